@@ -19,6 +19,7 @@
 #include <symtrace/op/schema.hpp>
 #include <symtrace/op/value.hpp>
 #include <symtrace/sym/shape_env.hpp>
+#include <symtrace/tensor/cpu_features.hpp>
 
 namespace symtrace::op {
 
@@ -93,10 +94,10 @@ struct KernelContext {
 using FakeFn = std::function<Outputs(const Args&, FakeContext&)>;
 using KernelFn = std::function<Outputs(const Args&, KernelContext&)>;
 
-// Instruction-set features a variant needs; checked at run time.
-enum class Isa : std::uint8_t { kNone, kAvx2, kAvx512, kAvx512Vnni, kAvx512Bf16 };
-bool cpu_supports(Isa isa);  // honours SYMTRACE_ISA=scalar|avx2|avx512 to force lower paths
-std::string_view isa_name(Isa isa);
+// Instruction-set features a variant needs; checked at run time (tensor/cpu_features.hpp).
+using tensor::Isa;
+using tensor::cpu_supports;
+using tensor::isa_name;
 
 struct Applicability {
   sym::Truth truth = sym::Truth::kTrue;
