@@ -50,6 +50,11 @@ class Args {
   const std::string& str(std::string_view name) const;
   DType dtype(std::string_view name) const;
   std::optional<DType> opt_dtype(std::string_view name) const;
+  // A `Scalar` argument: SymInt (Python int), double (float) or bool.
+  const Value& scalar(std::string_view name) const;
+  double scalar_f64(std::string_view name) const;  // its value as a double
+  // Sizes of a tensor argument on either side (concrete sizes for a Tensor).
+  std::vector<SymInt> sizes(std::string_view name) const;
 
  private:
   const Schema* schema_;
@@ -77,12 +82,16 @@ class Allocator {
   virtual std::span<std::byte> workspace(std::size_t nbytes) = 0;
 };
 
+// Fresh tensors from the heap. With fill_nan, outputs start as NaN (ints: a sentinel) so an
+// element a kernel forgets to write fails opcheck.
 class HeapAllocator final : public Allocator {
  public:
+  explicit HeapAllocator(bool fill_nan = false) : fill_nan_(fill_nan) {}
   Tensor output(std::size_t, tensor::Shape sizes, DType dtype) override;
   std::span<std::byte> workspace(std::size_t nbytes) override;
 
  private:
+  bool fill_nan_ = false;
   std::vector<std::shared_ptr<tensor::Storage>> scratch_;
 };
 

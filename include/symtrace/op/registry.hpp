@@ -22,11 +22,22 @@ class Registry {
   std::map<std::string, OpDef, std::less<>> ops_;
 };
 
-// Run the fake impl on metas (arguments already bound).
+// Run the fake impl on metas (arguments already bound). A diag::Error from the fake gets the
+// op name filled in when it has none.
 Outputs fake_call(const OpDef& op, std::span<const Value> args, sym::ShapeEnv& env);
+// Bind positional + named metas to the schema, then run the fake.
+Outputs bind_and_fake(const OpDef& op, std::vector<Value> positional, sym::ShapeEnv& env,
+                      const std::vector<std::pair<std::string, Value>>& named = {});
 
-// Eager real call: binds args, picks the first variant whose ISA is available and whose
-// applicability is kTrue on the concrete metas, else the reference.
+// Metas of real values: Tensor -> TensorMeta (device cpu), Tensor[] -> TensorMeta[]; other
+// values unchanged.
+std::vector<Value> metas_of(std::span<const Value> values);
+
+// Eager real call: binds args, runs the fake on the concrete metas (so a bad call fails with
+// the fake's diagnostic before any kernel reads memory), then picks the first variant whose
+// ISA is available and whose applicability is kTrue on the concrete metas, else the reference.
 Outputs call(const OpDef& op, std::vector<Value> args, KernelContext* cx = nullptr);
+// The kernel `call` would pick for these bound args: a variant, or nullptr for the reference.
+const Variant* select_variant(const OpDef& op, std::span<const Value> bound_metas);
 
 }  // namespace symtrace::op
