@@ -3,6 +3,10 @@
 // Conversions agree bit for bit with PyTorch 2.11 (refdata fp8_tables.json): encode()
 // rounds to nearest even; Rounding::kSaturate clamps to +-max finite first (what every
 // quantizer does), Rounding::kRaw is PyTorch's plain cast (overflow -> NaN/inf).
+// Rounding only matters for the quantization formats (fp8, e8m0, e2m1): f16/bf16/f32 are
+// compute formats and always convert like PyTorch (overflow -> inf, so -inf masks survive).
+// Every NaN becomes bf16 0xFFFF (PyTorch's CPU cast). e2m1 has no NaN/inf: it always
+// saturates, NaN -> +-6. docs/dtypes.md has the table of formats and rules.
 #pragma once
 
 #include <cstddef>
@@ -48,11 +52,15 @@ const DTypeInfo& info(DType d);
 std::string_view name(DType d);
 std::optional<DType> dtype_from_name(std::string_view name);         // "bf16", "bfloat16", "f8_e4m3fn", ...
 std::optional<DType> dtype_from_safetensors(std::string_view code);  // "F8_E4M3" -> kF8E4M3FN
+// The four fp8 *value* formats (e4m3fn, e5m2 and their fnuz twins); not the UE8M0 scale format.
 bool is_fp8(DType d);
 
 enum class Rounding : std::uint8_t { kRaw, kSaturate };
 
-// Scalar conversions between f32 and the 8/16-bit float formats (bits in the low bits).
+// Scalar conversions between f32 and the float formats of at most 32 bits (bits in the low
+// bits). Other dtypes throw diag::Error (code "dtype"). NaN decodes to a quiet NaN of the
+// code's sign. For f8_e8m0fnu, kRaw is PyTorch's cast (nearest power of two, ties up, sign
+// dropped, 0 -> 0x00, inf/NaN -> 0xFF); kernels use to_ue8m0_ceil for scales.
 float decode(DType d, std::uint32_t bits);  // f4: the 4-bit code
 std::uint32_t encode(DType d, float x, Rounding r = Rounding::kSaturate);
 
@@ -66,8 +74,11 @@ std::uint16_t f32_to_f16(float x);   // IEEE RNE
 std::uint8_t to_ue8m0_ceil(float s);
 float ue8m0_to_f32(std::uint8_t e);
 
-// Bulk conversion (vectorised where the CPU allows; equal to the scalar functions).
-// For kF4E2M1X2, n counts logical elements (n/2 bytes, n even).
+// Bulk conversion between any two dtypes (vectorised where the CPU allows; equal to the
+// scalar functions). For kF4E2M1X2, n counts logical elements (ceil(n/2) bytes; an odd n
+// leaves the last byte's high nibble untouched). Floats -> integers truncate toward zero
+// and saturate (NaN -> 0); integers -> integers wrap (as PyTorch); -> bool is x != 0.
+// Large n runs on OpenMP threads.
 void convert(const void* src, DType src_type, void* dst, DType dst_type, std::size_t n,
              Rounding r = Rounding::kSaturate);
 

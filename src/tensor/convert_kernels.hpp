@@ -1,0 +1,18 @@
+// Private: vectorised conversion kernels, one table per instruction set. A kernel converts
+// a contiguous run of any length (tails included) and equals the scalar conversion.
+#pragma once
+
+#include <cstddef>
+
+#include <symtrace/tensor/dtype.hpp>
+
+namespace symtrace::tensor::detail {
+
+using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
+
+// The kernel for (src, dst, r), or nullptr when that instruction set has none. Only call
+// after cpu_supports() said yes: these live in files compiled for that ISA.
+ConvertFn find_convert_avx512(DType src, DType dst, Rounding r);
+ConvertFn find_convert_avx2(DType src, DType dst, Rounding r);
+
+}  // namespace symtrace::tensor::detail
