@@ -41,6 +41,7 @@ class Expr {
  public:
   Expr();  // the constant 0
   Expr(std::int64_t value);  // NOLINT(google-explicit-constructor): constants mix freely
+  Expr(int value) : Expr(static_cast<std::int64_t>(value)) {}  // NOLINT: Expr(0) is not a null node
 
   // A fresh symbol node. Usually made through ShapeEnv::new_symbol, which also records
   // facts; two symbols with the same id are the same node.
@@ -97,6 +98,10 @@ Expr substitute(Expr e, const std::function<std::optional<Expr>(std::uint32_t id
 // Evaluate with every symbol bound (by id); checked arithmetic, throws diag::Error on
 // overflow, division by zero or an unbound symbol.
 std::int64_t evaluate(Expr e, const std::function<std::optional<std::int64_t>(std::uint32_t id)>& f);
+
+// Checks the canonical-form invariants (see the top of this header and src/sym/node.hpp);
+// throws diag::InternalError naming the broken one. For tests.
+void verify(Expr e);
 
 // Memory held by the interning table (for benchmarks: bytes per node).
 struct InternStats {

@@ -1,0 +1,148 @@
+// decide(): True / False / Unknown, never a wrong True or False. Every comparison becomes
+// "g >= 0" or "d == 0" over the canonical difference, after the fact-dependent simplify.
+// g >= 0 is True when a sound lower bound of g is >= 0: first from intervals narrowed by
+// the modular set, then from  g == c1*f1 + ... + ck*fk + h  with facts fi >= 0, ci > 0
+// and a lower bound of h >= 0 (a short search over facts sharing a monomial with g).
+#include <boost/container/small_vector.hpp>
+#include <symtrace/diag/diagnostic.hpp>
+
+#include "sym/env_impl.hpp"
+
+namespace symtrace::sym {
+namespace {
+using detail::Interval;
+using detail::TermView;
+
+constexpr int kFactDepth = 3;        // at most this many facts combined
+constexpr int kFactVisits = 48;      // and this many candidate combinations tried
+
+// Lower bound of h, tightened by its modular set.
+std::int64_t lower_bound(const detail::EnvCore& env, Expr h) {
+  return detail::tighten(env.bounds(h), env.modular(h)).lo;
+}
+
+// c > 0 with h - c*f cancelling a monomial of h, if any.
+std::optional<std::int64_t> cancelling_multiple(Expr h, Expr f) {
+  TermView vh(h), vf(f);
+  for (std::size_t i = 0; i < vf.size(); ++i) {
+    for (std::size_t j = 0; j < vh.size(); ++j) {
+      if (detail::compare_monomials(vf.factors(i), vh.factors(j)) != 0) continue;
+      const std::int64_t cf = vf.coef(i), ch = vh.coef(j);
+      if (ch % cf == 0 && ch / cf > 0) return ch / cf;
+    }
+  }
+  return std::nullopt;
+}
+
+struct FactSearch {
+  const detail::EnvCore& env;
+  int visits = 0;
+
+  bool nonneg(Expr h, int depth) {
+    if (lower_bound(env, h) >= 0) return true;
+    if (depth == kFactDepth) return false;
+    auto try_fact = [&](Expr f) {
+      if (++visits > kFactVisits) return false;
+      auto c = cancelling_multiple(h, f);
+      return c && nonneg(h - Expr(*c) * f, depth + 1);
+    };
+    for (Expr f : env.facts.nonneg)
+      if (try_fact(f)) return true;
+    for (Expr z : env.facts.zero)
+      if (try_fact(z) || try_fact(-z)) return true;
+    return false;
+  }
+};
+
+// Sign and content normal form, so scalar multiples of a fact compare by pointer.
+Expr primitive(Expr d) {
+  TermView v(d);
+  if (v.size() == 0) return d;
+  std::int64_t g = v.c0();
+  for (std::size_t i = 0; i < v.size(); ++i) g = detail::gcd64(g, v.coef(i));
+  if (v.coef(0) < 0) g = -g;
+  if (g == 1) return d;
+  // exact division of every coefficient: scale by 1/g term by term
+  boost::container::small_vector<Expr, 8> terms;
+  for (std::size_t i = 0; i < v.size(); ++i) terms.push_back(detail::make_term(v.coef(i) / g, v.factors(i)));
+  return detail::make_sum(v.c0() / g, terms);
+}
+
+}  // namespace
+
+namespace detail {
+Expr primitive_part(Expr d) { return primitive(d); }
+}  // namespace detail
+
+Truth detail::EnvCore::decide_nonneg(Expr g) const {
+  g = simplify(g);
+  if (auto c = g.constant()) return *c >= 0 ? Truth::kTrue : Truth::kFalse;
+  Interval b = detail::tighten(bounds(g), modular(g));
+  if (b.lo >= 0) return Truth::kTrue;
+  if (b.hi < 0) return Truth::kFalse;
+  if (facts.nonneg.empty() && facts.zero.empty()) return Truth::kUnknown;
+  if (FactSearch{*this}.nonneg(g, 0)) return Truth::kTrue;
+  if (FactSearch{*this}.nonneg(-g - Expr(1), 0)) return Truth::kFalse;  // g <= -1
+  return Truth::kUnknown;
+}
+
+Truth detail::EnvCore::decide_zero(Expr d) const {
+  d = simplify(d);
+  if (auto c = d.constant()) return *c == 0 ? Truth::kTrue : Truth::kFalse;
+  detail::ModSet m = modular(d);
+  if (m.m == 0) return m.r == 0 ? Truth::kTrue : Truth::kFalse;
+  if (m.r != 0) return Truth::kFalse;  // d ≡ r != 0 (mod m)
+  Interval b = detail::tighten(bounds(d), m);
+  if (!b.contains(0)) return Truth::kFalse;
+  if (b.lo == 0 && b.hi == 0) return Truth::kTrue;
+  if (!facts.zero.empty() || !facts.nonzero.empty()) {
+    Expr p = primitive(d);
+    for (Expr z : facts.zero)
+      if (z == p) return Truth::kTrue;
+    for (Expr z : facts.nonzero)
+      if (z == p) return Truth::kFalse;
+  }
+  if (facts.nonneg.empty() && facts.zero.empty()) return Truth::kUnknown;
+  const Truth ge = decide_nonneg(d), le = decide_nonneg(-d);
+  if (ge == Truth::kTrue && le == Truth::kTrue) return Truth::kTrue;
+  if (ge == Truth::kFalse || le == Truth::kFalse) return Truth::kFalse;
+  if (decide_nonneg(d - Expr(1)) == Truth::kTrue || decide_nonneg(-d - Expr(1)) == Truth::kTrue)
+    return Truth::kFalse;
+  return Truth::kUnknown;
+}
+
+Truth detail::EnvCore::decide(const Cond& c) const {
+  switch (c.op()) {
+    case CondOp::kTrue: return Truth::kTrue;
+    case CondOp::kFalse: return Truth::kFalse;
+    case CondOp::kNot: return truth_not(decide(c.operands()[0]));
+    case CondOp::kAnd: {
+      Truth a = decide(c.operands()[0]);
+      return a == Truth::kFalse ? a : truth_and(a, decide(c.operands()[1]));
+    }
+    case CondOp::kOr: {
+      Truth a = decide(c.operands()[0]);
+      return a == Truth::kTrue ? a : truth_or(a, decide(c.operands()[1]));
+    }
+    default: break;
+  }
+  try {
+    const Expr a = c.lhs(), b = c.rhs();
+    switch (c.op()) {
+      case CondOp::kEq: return decide_zero(a - b);
+      case CondOp::kNe: return truth_not(decide_zero(a - b));
+      case CondOp::kLe: return decide_nonneg(b - a);
+      case CondOp::kLt: return decide_nonneg(b - a - Expr(1));
+      case CondOp::kGe: return decide_nonneg(a - b);
+      case CondOp::kGt: return decide_nonneg(a - b - Expr(1));
+      default: break;
+    }
+  } catch (const diag::Error& e) {
+    // A difference or bound that leaves int64 proves nothing either way.
+    if (e.diagnostic().code == "overflow") return Truth::kUnknown;
+    throw;
+  }
+  return Truth::kUnknown;
+}
+
+}  // namespace symtrace::sym
