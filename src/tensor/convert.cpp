@@ -20,12 +20,21 @@ namespace {
 
 using detail::ConvertFn;
 
-// One element in transit: integers stay integers (int64 -> f32 must round once).
+// One element in transit, kept in its own kind: integers stay integers (int64 -> f32 must
+// round once) and f32-exact floats stay floats (a trip through double would quiet sNaNs).
 struct Scalar {
-  double f = 0;
+  enum Kind : std::uint8_t { kF32, kF64, kInt } kind;
+  float f32 = 0;
+  double f64 = 0;
   std::int64_t i = 0;
-  bool is_int = false;
+  double as_double() const { return kind == kInt ? static_cast<double>(i) : kind == kF32 ? f32 : f64; }
+  float as_float() const {
+    return kind == kInt ? static_cast<float>(i) : kind == kF32 ? f32 : static_cast<float>(f64);
+  }
+  bool nonzero() const { return kind == kInt ? i != 0 : as_double() != 0; }
 };
+Scalar of_f32(float v) { return {Scalar::kF32, v, 0, 0}; }
+Scalar of_int(std::int64_t v) { return {Scalar::kInt, 0, 0, v}; }
 
 template <class T>
 T load_as(const std::byte* p, std::size_t k) {
@@ -40,20 +49,20 @@ void store_as(std::byte* p, std::size_t k, T v) {
 
 Scalar load(DType t, const std::byte* p, std::size_t k) {
   switch (t) {
-    case DType::kF64: return {load_as<double>(p, k)};
-    case DType::kF32: return {load_as<float>(p, k)};
-    case DType::kF16: return {f16_to_f32(load_as<std::uint16_t>(p, k))};
-    case DType::kBF16: return {bf16_to_f32(load_as<std::uint16_t>(p, k))};
+    case DType::kF64: return {Scalar::kF64, 0, load_as<double>(p, k), 0};
+    case DType::kF32: return of_f32(load_as<float>(p, k));
+    case DType::kF16: return of_f32(f16_to_f32(load_as<std::uint16_t>(p, k)));
+    case DType::kBF16: return of_f32(bf16_to_f32(load_as<std::uint16_t>(p, k)));
     case DType::kF4E2M1X2: {
       const auto byte = static_cast<std::uint8_t>(p[k / 2]);
-      return {detail::decode_table(t)[(k & 1) ? byte >> 4 : byte & 0xF]};
+      return of_f32(detail::decode_table(t)[(k & 1) ? byte >> 4 : byte & 0xF]);
     }
-    case DType::kI64: return {0, load_as<std::int64_t>(p, k), true};
-    case DType::kI32: return {0, load_as<std::int32_t>(p, k), true};
-    case DType::kI8: return {0, load_as<std::int8_t>(p, k), true};
-    case DType::kU8: return {0, load_as<std::uint8_t>(p, k), true};
-    case DType::kBool: return {0, load_as<std::uint8_t>(p, k) != 0, true};
-    default: return {detail::decode_table(t)[load_as<std::uint8_t>(p, k)]};  // 8-bit floats
+    case DType::kI64: return of_int(load_as<std::int64_t>(p, k));
+    case DType::kI32: return of_int(load_as<std::int32_t>(p, k));
+    case DType::kI8: return of_int(load_as<std::int8_t>(p, k));
+    case DType::kU8: return of_int(load_as<std::uint8_t>(p, k));
+    case DType::kBool: return of_int(load_as<std::uint8_t>(p, k) != 0);
+    default: return of_f32(detail::decode_table(t)[load_as<std::uint8_t>(p, k)]);  // 8-bit floats
   }
 }
 
@@ -74,22 +83,21 @@ T int_to_int(std::int64_t v) {
 }
 template <class T>
 T to_int(const Scalar& v) {
-  return v.is_int ? int_to_int<T>(v.i) : float_to_int<T>(v.f);
+  return v.kind == Scalar::kInt ? int_to_int<T>(v.i) : float_to_int<T>(v.as_double());
 }
 
 void store(DType t, std::byte* p, std::size_t k, const Scalar& v, Rounding r) {
   switch (t) {
-    case DType::kF64: store_as<double>(p, k, v.is_int ? static_cast<double>(v.i) : v.f); return;
+    case DType::kF64: store_as<double>(p, k, v.as_double()); return;
     case DType::kI64: store_as<std::int64_t>(p, k, to_int<std::int64_t>(v)); return;
     case DType::kI32: store_as<std::int32_t>(p, k, to_int<std::int32_t>(v)); return;
     case DType::kI8: store_as<std::int8_t>(p, k, to_int<std::int8_t>(v)); return;
     case DType::kU8: store_as<std::uint8_t>(p, k, to_int<std::uint8_t>(v)); return;
-    case DType::kBool: store_as<std::uint8_t>(p, k, v.is_int ? v.i != 0 : v.f != 0); return;
+    case DType::kBool: store_as<std::uint8_t>(p, k, v.nonzero()); return;
     default: break;
   }
   // Float formats of at most 32 bits: one rounding to f32, then the format's encoder.
-  const float x = v.is_int ? static_cast<float>(v.i) : static_cast<float>(v.f);
-  const std::uint32_t code = encode(t, x, r);
+  const std::uint32_t code = encode(t, v.as_float(), r);
   switch (t) {
     case DType::kF32: store_as<std::uint32_t>(p, k, code); return;
     case DType::kF16:

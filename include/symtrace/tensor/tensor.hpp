@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -83,8 +84,9 @@ class Tensor {
   // Copies.
   Tensor contiguous() const;  // returns *this when already contiguous
   Tensor clone() const;
-  Tensor to(DType d, Rounding r = Rounding::kSaturate) const;
-  void copy_from(const Tensor& src);  // same sizes; converts dtype
+  Tensor to(DType d, Rounding r = Rounding::kSaturate) const;  // always a new tensor
+  void copy_from(const Tensor& src);  // same sizes; converts dtype (saturating)
+  void copy_from(const Tensor& src, Rounding r);
 
   // Element access for tests and reference kernels (converts through f64).
   double item(std::span<const std::int64_t> index) const;
@@ -92,9 +94,14 @@ class Tensor {
   std::vector<float> to_f32() const;
 
   // Seeded uniform fill in [lo, hi) (integers: rounded); for tests and benchmarks.
+  // Counter-based (splitmix64 of seed and row-major index), so identical on every machine,
+  // thread count and layout. Integers take floor(value): [lo, hi) for integral bounds;
+  // bool is 0/1 with probability 1/2.
   void fill_random(std::uint64_t seed, float lo = -1.f, float hi = 1.f);
   void fill(double v);
-  void fill_nan();  // NaN for floats, a sentinel pattern for ints: catches unwritten outputs
+  // NaN for floats, a sentinel pattern for ints: catches unwritten outputs. Sentinels:
+  // 0xA5 bytes for integers, true for bool, -6 for e2m1 (which has no NaN).
+  void fill_nan();
 
  private:
   std::shared_ptr<Storage> storage_;
@@ -102,5 +109,11 @@ class Tensor {
   std::int64_t offset_ = 0;
   DType dtype_ = DType::kF32;
 };
+
+// PyTorch's view rules on concrete sizes: one -1 inferred from numel ("shape" error when
+// impossible), and the strides of a view of (sizes, strides) as new_sizes, or nullopt when
+// a new dim would span memory that is not uniformly strided (reshape must copy then).
+Shape infer_size(Shape sizes, std::int64_t numel);
+std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, const Shape& new_sizes);
 
 }  // namespace symtrace::tensor

@@ -62,4 +62,9 @@ struct TensorMeta {
 
 std::string shape_str(const SymShape& s);
 
+// Python-style dim wrapping for a tensor of `rank` dims: d in [-rank, rank) -> [0, rank).
+// With wrap_scalar, a 0-d tensor accepts -1 and 0 (as PyTorch's reductions do). Out of
+// range throws diag::Error (code "dim") with the valid range.
+std::int64_t wrap_dim(std::int64_t d, std::int64_t rank, bool wrap_scalar = false);
+
 }  // namespace symtrace::tensor
