@@ -3,15 +3,16 @@
 // quantizers_avx512.cpp and must agree with the scalar ones bit for bit.
 #include "ops/common/quantizers.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include <omp.h>
+
 #include <symtrace/diag/diagnostic.hpp>
 #include <symtrace/tensor/cpu_features.hpp>
+#include <symtrace/tensor/dtype.hpp>
 
 namespace symtrace::ops::quant {
 
@@ -35,10 +36,13 @@ float from_bits(std::uint32_t u) {
 
 std::size_t elem_bytes(DType d) {
   switch (d) {
-    case DType::kF32: return 4;
+    case DType::kF32:
+      return 4;
     case DType::kBF16:
-    case DType::kF16: return 2;
-    default: break;
+    case DType::kF16:
+      return 2;
+    default:
+      break;
   }
   throw diag::InternalError("quantizers: unsupported activation dtype");
 }
@@ -112,7 +116,7 @@ void int8_mul_scalar(const void* x, DType dtype, std::int64_t n, float r, std::i
   for (std::int64_t i = 0; i < n; ++i) q[i] = int8_code(load_f32(x, dtype, i) * r, 0);
 }
 
-const RowKernels kRowKernelsScalar{"scalar",       absmax_scalar,   minmax_scalar,
+const RowKernels kRowKernelsScalar{"scalar",       absmax_scalar,       minmax_scalar,
                                    fp8_div_scalar, fp8_div_cols_scalar, int8_div_scalar,
                                    int8_mul_scalar};
 
@@ -137,8 +141,8 @@ void store_group_scale(const GroupScales& gs, std::int64_t r, std::int64_t j, fl
     gs.f32[r * gs.row_stride + j * gs.col_stride] = s;
     return;
   }
-  auto* word = reinterpret_cast<std::uint8_t*>(gs.packed + r * gs.row_stride +
-                                               (j / 4) * gs.col_stride);
+  auto* word =
+      reinterpret_cast<std::uint8_t*>(gs.packed + r * gs.row_stride + (j / 4) * gs.col_stride);
   // Exact: a pow2 scale >= 1e-10/448 is a normal f32, its UE8M0 byte is its exponent field.
   // NaN maps to 0xFF, UE8M0's NaN.
   word[j % 4] = std::isnan(s) ? 0xFF : static_cast<std::uint8_t>((bits_of(s) >> 23) & 0xFF);
@@ -147,8 +151,8 @@ void store_group_scale(const GroupScales& gs, std::int64_t r, std::int64_t j, fl
 void zero_packed_tail(const GroupScales& gs, std::int64_t r, std::int64_t groups) {
   if (gs.packed == nullptr) return;
   for (std::int64_t j = groups; j % 4 != 0; ++j) {
-    auto* word = reinterpret_cast<std::uint8_t*>(gs.packed + r * gs.row_stride +
-                                                 (j / 4) * gs.col_stride);
+    auto* word =
+        reinterpret_cast<std::uint8_t*>(gs.packed + r * gs.row_stride + (j / 4) * gs.col_stride);
     word[j % 4] = 0;
   }
 }
@@ -158,8 +162,7 @@ void zero_packed_tail(const GroupScales& gs, std::int64_t r, std::int64_t groups
 // ---- scalar primitives ---------------------------------------------------------------------
 
 const void* Rows::row(std::int64_t r) const {
-  return static_cast<const std::byte*>(data) +
-         static_cast<std::size_t>(r * ld) * elem_bytes(dtype);
+  return static_cast<const std::byte*>(data) + static_cast<std::size_t>(r * ld) * elem_bytes(dtype);
 }
 
 float load_f32(const void* row, DType dtype, std::int64_t i) {
@@ -179,7 +182,8 @@ float load_f32(const void* row, DType dtype, std::int64_t i) {
       std::memcpy(&h, static_cast<const std::byte*>(row) + 2 * i, 2);
       return f16_to_f32_bits(h);
     }
-    default: break;
+    default:
+      break;
   }
   throw diag::InternalError("quantizers: unsupported activation dtype");
 }
@@ -258,17 +262,19 @@ const RowKernels& row_kernels() {
 
 // ---- drivers -------------------------------------------------------------------------------
 
-void fp8_static(const Rows& x, float scale, std::uint8_t* q, std::int64_t ldq, int threads) {
+void fp8_static(const Rows& x, float scale, std::uint8_t* q, std::int64_t ldq, int threads,
+                const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
-  for (std::int64_t r = 0; r < x.rows; ++r) k.fp8_div(x.row(r), x.dtype, x.cols, scale, q + r * ldq);
+  for (std::int64_t r = 0; r < x.rows; ++r)
+    k.fp8_div(x.row(r), x.dtype, x.cols, scale, q + r * ldq);
 }
 
 void fp8_static_cols(const Rows& x, const float* scale, std::uint8_t* q, std::int64_t ldq,
-                     int threads) {
+                     int threads, const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r)
     k.fp8_div_cols(x.row(r), x.dtype, x.cols, scale, q + r * ldq);
@@ -279,8 +285,10 @@ namespace {
 float absmax_all(const RowKernels& k, const Rows& x, int threads) {
   float m = 0.f;
   bool nan = false;
-#pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols)) \
-    reduction(max : m) reduction(|| : nan)
+#pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols)) reduction(max  \
+                                                                                      : m) \
+    reduction(||                                                                           \
+              : nan)
   for (std::int64_t r = 0; r < x.rows; ++r) {
     const float a = k.absmax(x.row(r), x.dtype, x.cols);
     nan = nan || std::isnan(a);
@@ -290,17 +298,19 @@ float absmax_all(const RowKernels& k, const Rows& x, int threads) {
 }
 }  // namespace
 
-float fp8_dynamic_tensor(const Rows& x, std::uint8_t* q, std::int64_t ldq, int threads) {
+float fp8_dynamic_tensor(const Rows& x, std::uint8_t* q, std::int64_t ldq, int threads,
+                         const RowKernels* kernels) {
   check_rows(x);
-  const float s = fp8_tensor_scale(absmax_all(row_kernels(), x, threads));
-  fp8_static(x, s, q, ldq, threads);
+  const RowKernels& k = kernels ? *kernels : row_kernels();
+  const float s = fp8_tensor_scale(absmax_all(k, x, threads));
+  fp8_static(x, s, q, ldq, threads, &k);
   return s;
 }
 
 void fp8_dynamic_token(const Rows& x, std::optional<float> ub, std::uint8_t* q, std::int64_t ldq,
-                       float* scale, int threads) {
+                       float* scale, int threads, const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r) {
     const void* row = x.row(r);
@@ -310,13 +320,13 @@ void fp8_dynamic_token(const Rows& x, std::optional<float> ub, std::uint8_t* q, 
   }
 }
 
-void fp8_dynamic_group(const Rows& x, std::int64_t g, bool pow2, std::uint8_t* q,
-                       std::int64_t ldq, const GroupScales& scale, int threads) {
+void fp8_dynamic_group(const Rows& x, std::int64_t g, bool pow2, std::uint8_t* q, std::int64_t ldq,
+                       const GroupScales& scale, int threads, const RowKernels* kernels) {
   check_rows(x);
   if (g <= 0) throw diag::InternalError("fp8_dynamic_group: group must be positive");
   if (scale.packed != nullptr && !pow2)
     throw diag::InternalError("fp8_dynamic_group: packed UE8M0 scales need pow2");
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
   const std::int64_t groups = cdiv(x.cols, g);
   const std::size_t eb = elem_bytes(x.dtype);
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
@@ -334,9 +344,9 @@ void fp8_dynamic_group(const Rows& x, std::int64_t g, bool pow2, std::uint8_t* q
 }
 
 void int8_static(const Rows& x, float scale, std::int32_t azp, std::int8_t* q, std::int64_t ldq,
-                 int threads) {
+                 int threads, const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r)
     k.int8_div(x.row(r), x.dtype, x.cols, scale, azp, q + r * ldq);
@@ -364,17 +374,18 @@ float int8_dynamic_row(const RowKernels& k, const void* x, DType dtype, std::int
 }
 
 void int8_dynamic_token(const Rows& x, float amax_floor, std::int8_t* q, std::int64_t ldq,
-                        float* scale, int threads) {
+                        float* scale, int threads, const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r)
     scale[r] = int8_dynamic_row(k, x.row(r), x.dtype, x.cols, amax_floor, q + r * ldq);
 }
 
-float int8_dynamic_tensor(const Rows& x, std::int8_t* q, std::int64_t ldq, int threads) {
+float int8_dynamic_tensor(const Rows& x, std::int8_t* q, std::int64_t ldq, int threads,
+                          const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
   const float a = absmax_all(k, x, threads);
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r)
@@ -383,9 +394,9 @@ float int8_dynamic_tensor(const Rows& x, std::int8_t* q, std::int64_t ldq, int t
 }
 
 void int8_dynamic_token_asym(const Rows& x, std::int8_t* q, std::int64_t ldq, float* scale,
-                             std::int32_t* azp, int threads) {
+                             std::int32_t* azp, int threads, const RowKernels* kernels) {
   check_rows(x);
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
   for (std::int64_t r = 0; r < x.rows; ++r) {
     const void* row = x.row(r);
@@ -407,11 +418,11 @@ void int8_dynamic_token_asym(const Rows& x, std::int8_t* q, std::int64_t ldq, fl
 }
 
 void int8_dynamic_group(const Rows& x, std::int64_t g, std::int8_t* q, std::int64_t ldq,
-                        const GroupScales& scale, int threads) {
+                        const GroupScales& scale, int threads, const RowKernels* kernels) {
   check_rows(x);
   if (g <= 0 || scale.packed != nullptr)
     throw diag::InternalError("int8_dynamic_group: positive group, f32 scales");
-  const RowKernels& k = row_kernels();
+  const RowKernels& k = kernels ? *kernels : row_kernels();
   const std::int64_t groups = cdiv(x.cols, g);
   const std::size_t eb = elem_bytes(x.dtype);
 #pragma omp parallel for num_threads(thread_count(threads, x.rows, x.cols))
@@ -427,6 +438,49 @@ void int8_dynamic_group(const Rows& x, std::int64_t g, std::int8_t* q, std::int6
       k.int8_div(src, x.dtype, n, s, 0, q + r * ldq + c0);
     }
   }
+}
+
+// ---- activation dtypes ---------------------------------------------------------------------
+
+double round_to(DType d, double v) {
+  if (d == DType::kF64 || std::isnan(v)) return v;
+  float f = static_cast<float>(v);
+  if (d == DType::kF32) return f;
+  // Round to odd into f32 (truncate, then set the last bit when inexact): f32 keeps >= 2
+  // more bits than bf16/f16, so the second rounding below is then exact-once.
+  if (std::isfinite(f) && static_cast<double>(f) != v) {
+    if (std::fabs(static_cast<double>(f)) > std::fabs(v)) f = std::nextafter(f, 0.f);
+    f = from_bits(bits_of(f) | 1u);
+  }
+  if (d == DType::kBF16) return tensor::bf16_to_f32(tensor::f32_to_bf16(f));
+  if (d == DType::kF16) return tensor::f16_to_f32(tensor::f32_to_f16(f));
+  throw diag::InternalError("round_to: not a float activation dtype");
+}
+
+void store_f32(void* row, DType d, std::int64_t i, float v) {
+  auto* p = static_cast<std::byte*>(row);
+  switch (d) {
+    case DType::kF32:
+      std::memcpy(p + 4 * i, &v, 4);
+      return;
+    case DType::kBF16: {
+      const std::uint16_t h = tensor::f32_to_bf16(v);
+      std::memcpy(p + 2 * i, &h, 2);
+      return;
+    }
+    case DType::kF16: {
+      const std::uint16_t h = tensor::f32_to_f16(v);
+      std::memcpy(p + 2 * i, &h, 2);
+      return;
+    }
+    default:
+      break;
+  }
+  throw diag::InternalError("store_f32: not a float activation dtype");
+}
+
+void store_f64(void* row, DType d, std::int64_t i, double v) {
+  store_f32(row, d, i, static_cast<float>(round_to(d, v)));
 }
 
 }  // namespace symtrace::ops::quant

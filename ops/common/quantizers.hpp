@@ -28,11 +28,11 @@ using tensor::DType;
 inline constexpr float kE4m3Max = 448.f;
 inline constexpr float kInt8Max = 127.f;
 // Floors of the dynamic scales (OPS.md §4.2-§4.4; the values vLLM uses).
-inline constexpr float kFp8TensorAmaxFloor = 1e-12f;            // per-tensor: on amax
+inline constexpr float kFp8TensorAmaxFloor = 1e-12f;               // per-tensor: on amax
 inline constexpr float kFp8TokenMinScale = 1.f / (448.f * 512.f);  // per-token: on the scale
-inline constexpr float kGroupAmaxEps = 1e-10f;                   // per-group (fp8 and int8)
-inline constexpr float kInt8MoeAmaxFloor = 1e-10f;               // MoE activations
-inline constexpr float kInt8AsymMinScale = 1e-10f;               // asymmetric: on the scale
+inline constexpr float kGroupAmaxEps = 1e-10f;                     // per-group (fp8 and int8)
+inline constexpr float kInt8MoeAmaxFloor = 1e-10f;                 // MoE activations
+inline constexpr float kInt8AsymMinScale = 1e-10f;                 // asymmetric: on the scale
 
 // Rows of activations: `rows` rows of `cols` elements of a bf16/f16/f32 dtype, row r at
 // element offset r * ld (elements within a row are contiguous).
@@ -55,10 +55,10 @@ std::int8_t int8_encode(float v, std::int32_t z = 0);
 float load_f32(const void* row, DType dtype, std::int64_t i);  // element i of a row, as f32
 
 // Scale rules (OPS.md §15.3). `amax` may be NaN; the scale is then NaN.
-float fp8_tensor_scale(float amax);                             // max(amax, 1e-12) / 448
-float fp8_token_scale(float amax, std::optional<float> ub);     // max(min(amax, ub)/448, 1/229376)
-float fp8_group_scale(float amax, bool pow2);                   // max(amax, 1e-10)/448, or 2^ceil
-float ceil_pow2(float s);                                       // smallest 2^e >= s, s > 0 finite
+float fp8_tensor_scale(float amax);                          // max(amax, 1e-12) / 448
+float fp8_token_scale(float amax, std::optional<float> ub);  // max(min(amax, ub)/448, 1/229376)
+float fp8_group_scale(float amax, bool pow2);                // max(amax, 1e-10)/448, or 2^ceil
+float ceil_pow2(float s);                                    // smallest 2^e >= s, s > 0 finite
 
 // ---- row kernels, one table per ISA -------------------------------------------------------
 // The vector kernels behind the drivers, exposed so fused kernels (MoE) can quantize rows
@@ -72,8 +72,7 @@ struct RowKernels {
   // q = encode_sat_e4m3fn(x / s).
   void (*fp8_div)(const void* x, DType dtype, std::int64_t n, float s, std::uint8_t* q);
   // q = encode_sat_e4m3fn(x[i] / s[i]) (static per-column scale).
-  void (*fp8_div_cols)(const void* x, DType dtype, std::int64_t n, const float* s,
-                       std::uint8_t* q);
+  void (*fp8_div_cols)(const void* x, DType dtype, std::int64_t n, const float* s, std::uint8_t* q);
   // q = sat_i8(rne(x / s) + z).
   void (*int8_div)(const void* x, DType dtype, std::int64_t n, float s, std::int32_t z,
                    std::int8_t* q);
@@ -88,18 +87,21 @@ const RowKernels* row_kernels_avx2();    // nullptr when the CPU lacks AVX2
 const RowKernels* row_kernels_avx512();  // nullptr when the CPU lacks AVX-512
 
 // ---- whole-tensor quantizers (OpenMP over rows; threads = 0: OpenMP default) -----------
-// q has the same rows x cols, row r at q + r * ldq.
+// q has the same rows x cols, row r at q + r * ldq. `kernels` picks the row kernels
+// (nullptr: row_kernels()), so every ISA path can run on demand.
 
 // fp8 static per-tensor: q = encode_sat(x / scale).
-void fp8_static(const Rows& x, float scale, std::uint8_t* q, std::int64_t ldq, int threads = 0);
+void fp8_static(const Rows& x, float scale, std::uint8_t* q, std::int64_t ldq, int threads = 0,
+                const RowKernels* kernels = nullptr);
 // fp8 static per-column (a [K] input-channel scale).
 void fp8_static_cols(const Rows& x, const float* scale, std::uint8_t* q, std::int64_t ldq,
-                     int threads = 0);
+                     int threads = 0, const RowKernels* kernels = nullptr);
 // fp8 dynamic per-tensor; returns the scale.
-float fp8_dynamic_tensor(const Rows& x, std::uint8_t* q, std::int64_t ldq, int threads = 0);
+float fp8_dynamic_tensor(const Rows& x, std::uint8_t* q, std::int64_t ldq, int threads = 0,
+                         const RowKernels* kernels = nullptr);
 // fp8 dynamic per-token: scale[r] for every row.
 void fp8_dynamic_token(const Rows& x, std::optional<float> ub, std::uint8_t* q, std::int64_t ldq,
-                       float* scale, int threads = 0);
+                       float* scale, int threads = 0, const RowKernels* kernels = nullptr);
 
 // Where a per-group quantizer writes scale (r, j): f32 at f32[r * row_stride + j * col_stride],
 // or, when packed is set, UE8M0 byte (j % 4) of the i32 word packed[r * row_stride +
@@ -111,29 +113,41 @@ struct GroupScales {
   std::int64_t col_stride = 1;
 };
 // fp8 dynamic per-token-group 1 x g along the row (the last group may be short).
-void fp8_dynamic_group(const Rows& x, std::int64_t g, bool pow2, std::uint8_t* q,
-                       std::int64_t ldq, const GroupScales& scale, int threads = 0);
+void fp8_dynamic_group(const Rows& x, std::int64_t g, bool pow2, std::uint8_t* q, std::int64_t ldq,
+                       const GroupScales& scale, int threads = 0,
+                       const RowKernels* kernels = nullptr);
 
 // int8 static: q = sat_i8(rne(x / scale) + azp) (azp = 0: symmetric).
 void int8_static(const Rows& x, float scale, std::int32_t azp, std::int8_t* q, std::int64_t ldq,
-                 int threads = 0);
+                 int threads = 0, const RowKernels* kernels = nullptr);
 // int8 dynamic symmetric per-token: a = max(amax, amax_floor); a == 0 -> s = 0, q = 0;
 // else s = a / 127, q = sat_i8(rne(x * (127 / a))). amax_floor: 0 for the linear path,
 // kInt8MoeAmaxFloor for MoE activations.
 void int8_dynamic_token(const Rows& x, float amax_floor, std::int8_t* q, std::int64_t ldq,
-                        float* scale, int threads = 0);
+                        float* scale, int threads = 0, const RowKernels* kernels = nullptr);
 // int8 dynamic symmetric per-tensor (same rule over all elements); returns the scale.
-float int8_dynamic_tensor(const Rows& x, std::int8_t* q, std::int64_t ldq, int threads = 0);
+float int8_dynamic_tensor(const Rows& x, std::int8_t* q, std::int64_t ldq, int threads = 0,
+                          const RowKernels* kernels = nullptr);
 // int8 dynamic asymmetric per-token: s = max((hi - lo)/255, 1e-10), z = rne(-128 - lo/s),
 // q = sat_i8(rne(x / s) + z).
 void int8_dynamic_token_asym(const Rows& x, std::int8_t* q, std::int64_t ldq, float* scale,
-                             std::int32_t* azp, int threads = 0);
+                             std::int32_t* azp, int threads = 0,
+                             const RowKernels* kernels = nullptr);
 // int8 dynamic symmetric per-group 1 x g: s = max(amax, 1e-10) / 127, q = sat_i8(rne(x / s)).
 void int8_dynamic_group(const Rows& x, std::int64_t g, std::int8_t* q, std::int64_t ldq,
-                        const GroupScales& scale, int threads = 0);
+                        const GroupScales& scale, int threads = 0,
+                        const RowKernels* kernels = nullptr);
 
 // One row, dynamic symmetric int8 (used inside fused kernels); returns the scale.
 float int8_dynamic_row(const RowKernels& k, const void* x, DType dtype, std::int64_t n,
                        float amax_floor, std::int8_t* q);
+
+// ---- activation dtypes (bf16 / f16 / f32) ------------------------------------------------
+
+// v rounded once, to nearest even, to dtype d (no double rounding through f32); NaN stays NaN.
+double round_to(DType d, double v);
+// Stores v rounded (nearest even) to d as element i of a row.
+void store_f32(void* row, DType d, std::int64_t i, float v);
+void store_f64(void* row, DType d, std::int64_t i, double v);  // rounded once
 
 }  // namespace symtrace::ops::quant

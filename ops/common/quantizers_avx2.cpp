@@ -1,10 +1,9 @@
 // AVX2 row kernels of the quantizers: 8 lanes; the tail goes through an 8-lane stack
 // buffer. Bit-identical to the scalar definitions in quantizers.cpp.
 // Only intrinsics and plain code here (see quantizers_avx512.cpp).
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
+#include <immintrin.h>
 
 #include "ops/common/quantizers.hpp"
 
@@ -18,8 +17,8 @@ struct LoadF32 {
 };
 struct LoadBF16 {
   static __m256 load(const void* x, std::int64_t i) {
-    const __m128i h = _mm_loadu_si128(
-        reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(x) + i));
+    const __m128i h =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(x) + i));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   }
 };
@@ -39,9 +38,9 @@ __m256 load_tail(const void* x, DType dtype, std::int64_t i, std::int64_t n, flo
 
 // Low byte of each 32-bit lane, in lane order.
 void store8(__m256i v, void* dst, std::int64_t n) {
-  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                        -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                        -1, -1);
+  const __m256i pick =
+      _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1,
+                       -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   const __m256i s = _mm256_shuffle_epi8(v, pick);
   const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   if (n >= 8) {
@@ -89,8 +88,7 @@ struct ZeroPoint {
 // sat_i8(rne(v) + z) of 8 lanes (see int8_encode16 in quantizers_avx512.cpp).
 __m256i int8_encode8(__m256 v, const ZeroPoint& z) {
   __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  r = _mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-2147483648.f)),
-                    _mm256_set1_ps(2147483520.f));
+  r = _mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-2147483648.f)), _mm256_set1_ps(2147483520.f));
   __m256i t = _mm256_andnot_si256(_mm256_castps_si256(isnan_ps(v)), _mm256_cvttps_epi32(r));
   t = _mm256_min_epi32(_mm256_max_epi32(t, z.lo_t), z.hi_t);
   return _mm256_add_epi32(t, z.z);
@@ -164,8 +162,7 @@ void fp8_div_t(const void* x, DType dtype, std::int64_t n, float s, std::uint8_t
 }
 
 template <class L>
-void fp8_div_cols_t(const void* x, DType dtype, std::int64_t n, const float* s,
-                    std::uint8_t* q) {
+void fp8_div_cols_t(const void* x, DType dtype, std::int64_t n, const float* s, std::uint8_t* q) {
   for_blocks<L>(x, dtype, n, 0.f, [&](__m256 v, std::int64_t i, std::int64_t c) {
     alignas(32) float sb[8] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
     std::memcpy(sb, s + i, static_cast<std::size_t>(c) * sizeof(float));
@@ -192,11 +189,14 @@ void int8_mul_t(const void* x, DType dtype, std::int64_t n, float r, std::int8_t
   });
 }
 
-#define SYMTRACE_QUANT_DISPATCH(fn, ...)                 \
-  switch (dtype) {                                       \
-    case DType::kBF16: return fn<LoadBF16>(__VA_ARGS__); \
-    case DType::kF16: return fn<LoadF16>(__VA_ARGS__);   \
-    default: return fn<LoadF32>(__VA_ARGS__);            \
+#define SYMTRACE_QUANT_DISPATCH(fn, ...) \
+  switch (dtype) {                       \
+    case DType::kBF16:                   \
+      return fn<LoadBF16>(__VA_ARGS__);  \
+    case DType::kF16:                    \
+      return fn<LoadF16>(__VA_ARGS__);   \
+    default:                             \
+      return fn<LoadF32>(__VA_ARGS__);   \
   }
 
 float absmax(const void* x, DType dtype, std::int64_t n) {
@@ -211,8 +211,7 @@ void fp8_div(const void* x, DType dtype, std::int64_t n, float s, std::uint8_t* 
 void fp8_div_cols(const void* x, DType dtype, std::int64_t n, const float* s, std::uint8_t* q) {
   SYMTRACE_QUANT_DISPATCH(fp8_div_cols_t, x, dtype, n, s, q)
 }
-void int8_div(const void* x, DType dtype, std::int64_t n, float s, std::int32_t z,
-              std::int8_t* q) {
+void int8_div(const void* x, DType dtype, std::int64_t n, float s, std::int32_t z, std::int8_t* q) {
   SYMTRACE_QUANT_DISPATCH(int8_div_t, x, dtype, n, s, z, q)
 }
 void int8_mul(const void* x, DType dtype, std::int64_t n, float r, std::int8_t* q) {

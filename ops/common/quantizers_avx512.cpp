@@ -2,16 +2,16 @@
 // scalar definitions in quantizers.cpp (same f32 operations, same rounding).
 // Only intrinsics and plain code here: no inline library templates, whose AVX-512
 // instantiations the linker could pick for baseline callers.
-#include <immintrin.h>
-
 #include <cstdint>
+#include <immintrin.h>
 
 #include "ops/common/quantizers.hpp"
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_*()
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own _mm512_undefined_*()
 // placeholders (GCC PR 105593); the warning is about the header, not this code.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace symtrace::ops::quant {
@@ -43,9 +43,9 @@ __m128i e4m3_encode(__m512 v) {
   const __m512 a = _mm512_min_ps(_mm512_abs_ps(v), _mm512_set1_ps(kE4m3Max));
   const __m512i ab = _mm512_castps_si512(a);
   const __m512i one = _mm512_set1_epi32(1);
-  const __m512i rb = _mm512_add_epi32(
-      ab, _mm512_add_epi32(_mm512_set1_epi32(0x7FFFF),
-                           _mm512_and_si512(_mm512_srli_epi32(ab, 20), one)));
+  const __m512i rb =
+      _mm512_add_epi32(ab, _mm512_add_epi32(_mm512_set1_epi32(0x7FFFF),
+                                            _mm512_and_si512(_mm512_srli_epi32(ab, 20), one)));
   const __m512i normal = _mm512_sub_epi32(_mm512_srli_epi32(rb, 20), _mm512_set1_epi32(960));
   const __m512i sub = _mm512_cvt_roundps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(512.f)),
                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -63,8 +63,7 @@ __m128i e4m3_encode(__m512 v) {
 __m128i int8_encode16(__m512 v, __m512i lo_t, __m512i hi_t, __m512i z) {
   const __mmask16 ok = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
   __m512 r = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-2147483648.f)),
-                    _mm512_set1_ps(2147483520.f));
+  r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-2147483648.f)), _mm512_set1_ps(2147483520.f));
   __m512i t = _mm512_maskz_mov_epi32(ok, _mm512_cvttps_epi32(r));
   t = _mm512_min_epi32(_mm512_max_epi32(t, lo_t), hi_t);
   return _mm512_cvtepi32_epi8(_mm512_add_epi32(t, z));
@@ -155,16 +154,17 @@ void int8_mul_t(const void* x, std::int64_t n, float r, std::int8_t* q) {
 }
 
 // dtype dispatch: one switch per row call, the loops are specialized.
-#define SYMTRACE_QUANT_DISPATCH(fn, ...)                      \
-  switch (dtype) {                                            \
-    case DType::kBF16: return fn<LoadBF16>(__VA_ARGS__);      \
-    case DType::kF16: return fn<LoadF16>(__VA_ARGS__);        \
-    default: return fn<LoadF32>(__VA_ARGS__);                 \
+#define SYMTRACE_QUANT_DISPATCH(fn, ...) \
+  switch (dtype) {                       \
+    case DType::kBF16:                   \
+      return fn<LoadBF16>(__VA_ARGS__);  \
+    case DType::kF16:                    \
+      return fn<LoadF16>(__VA_ARGS__);   \
+    default:                             \
+      return fn<LoadF32>(__VA_ARGS__);   \
   }
 
-float absmax(const void* x, DType dtype, std::int64_t n) {
-  SYMTRACE_QUANT_DISPATCH(absmax_t, x, n)
-}
+float absmax(const void* x, DType dtype, std::int64_t n) { SYMTRACE_QUANT_DISPATCH(absmax_t, x, n) }
 void minmax(const void* x, DType dtype, std::int64_t n, float* lo, float* hi) {
   SYMTRACE_QUANT_DISPATCH(minmax_t, x, n, lo, hi)
 }
@@ -174,8 +174,7 @@ void fp8_div(const void* x, DType dtype, std::int64_t n, float s, std::uint8_t* 
 void fp8_div_cols(const void* x, DType dtype, std::int64_t n, const float* s, std::uint8_t* q) {
   SYMTRACE_QUANT_DISPATCH(fp8_div_cols_t, x, n, s, q)
 }
-void int8_div(const void* x, DType dtype, std::int64_t n, float s, std::int32_t z,
-              std::int8_t* q) {
+void int8_div(const void* x, DType dtype, std::int64_t n, float s, std::int32_t z, std::int8_t* q) {
   SYMTRACE_QUANT_DISPATCH(int8_div_t, x, n, s, z, q)
 }
 void int8_mul(const void* x, DType dtype, std::int64_t n, float r, std::int8_t* q) {
@@ -187,7 +186,7 @@ void int8_mul(const void* x, DType dtype, std::int64_t n, float r, std::int8_t* 
 
 namespace detail {
 extern const RowKernels kRowKernelsAvx512;
-const RowKernels kRowKernelsAvx512{"avx512", absmax,   minmax,  fp8_div,
+const RowKernels kRowKernelsAvx512{"avx512",     absmax,   minmax,  fp8_div,
                                    fp8_div_cols, int8_div, int8_mul};
 }  // namespace detail
 

@@ -1,7 +1,5 @@
 // The shared quantizer kernels (ops/common/quantizers): refdata bit-exactness, every ISA
 // path against the scalar definitions, and the property tests of OPS.md §15.3.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "ops/common/quantizers.hpp"
 
@@ -103,7 +102,8 @@ TEST(Quantizers, E4m3EncodeMatchesRefdataSaturating) {
   const auto& want = j.at("encode").at("f8_e4m3fn").at("saturating").as_array();
   ASSERT_EQ(inputs.size(), want.size());
   std::vector<float> xs;
-  for (const auto& v : inputs) xs.push_back(from_bits(static_cast<std::uint32_t>(v.to_number<std::int64_t>())));
+  for (const auto& v : inputs)
+    xs.push_back(from_bits(static_cast<std::uint32_t>(v.to_number<std::int64_t>())));
   for (const RowKernels* k : all_tables()) {
     std::vector<std::uint8_t> q(xs.size());
     k->fp8_div(xs.data(), DType::kF32, static_cast<std::int64_t>(xs.size()), 1.f, q.data());
@@ -173,8 +173,10 @@ TEST(Quantizers, EveryIsaMatchesScalarBitForBit) {
           ref.minmax(r.bytes.data(), d, n, &lo0, &hi0);
           k->minmax(r.bytes.data(), d, n, &lo1, &hi1);
           if (n > 0) {
-            EXPECT_EQ(bits_of(lo0) == bits_of(lo1) || (std::isnan(lo0) && std::isnan(lo1)), true) << where;
-            EXPECT_EQ(bits_of(hi0) == bits_of(hi1) || (std::isnan(hi0) && std::isnan(hi1)), true) << where;
+            EXPECT_EQ(bits_of(lo0) == bits_of(lo1) || (std::isnan(lo0) && std::isnan(lo1)), true)
+                << where;
+            EXPECT_EQ(bits_of(hi0) == bits_of(hi1) || (std::isnan(hi0) && std::isnan(hi1)), true)
+                << where;
           }
           for (float s : {1.f, 0.013f, 3.7e-5f, 1e-10f / 448.f}) {
             std::vector<std::uint8_t> q0(n + 1, 0xAB), q1(n + 1, 0xAB);
@@ -203,7 +205,6 @@ TEST(Quantizers, EveryIsaMatchesScalarBitForBit) {
   }
 }
 
-
 TEST(Quantizers, HalfLoadsAgreeOnEveryBitPattern) {
   std::vector<std::uint16_t> all(65536);
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint16_t>(i);
@@ -231,7 +232,8 @@ Act make_act(DType d, std::int64_t m, std::int64_t k, std::int64_t ld, std::uint
   const std::size_t eb = d == DType::kF32 ? 4 : 2;
   a.bytes.assign(static_cast<std::size_t>(m * ld) * eb + 1, std::byte{0x7F});
   for (std::int64_t r = 0; r < m; ++r) {
-    a.rows.push_back(make_row(d, k, seed + static_cast<std::uint32_t>(r), 1.f + static_cast<float>(r % 5)));
+    a.rows.push_back(
+        make_row(d, k, seed + static_cast<std::uint32_t>(r), 1.f + static_cast<float>(r % 5)));
     std::memcpy(a.bytes.data() + static_cast<std::size_t>(r * ld) * eb, a.rows.back().bytes.data(),
                 a.rows.back().bytes.size());
   }
@@ -248,8 +250,8 @@ constexpr float kNoSaturation = 448.f * (1.f + 0x1p-21f);
     const float d = e4m3fn_decode(static_cast<std::uint8_t>(c));
     if (std::isnan(d)) continue;
     if (std::fabs(static_cast<double>(v) - d) < err)
-      return ::testing::AssertionFailure() << v << " encoded as " << e4m3fn_decode(q)
-                                           << " but " << d << " is nearer";
+      return ::testing::AssertionFailure()
+             << v << " encoded as " << e4m3fn_decode(q) << " but " << d << " is nearer";
   }
   return ::testing::AssertionSuccess();
 }
@@ -303,8 +305,8 @@ TEST(Quantizers, Fp8GroupRaggedPow2AndPacked) {
         float amax = 0.f;
         for (std::int64_t c = j * g; c < std::min(k, (j + 1) * g); ++c)
           amax = std::max(amax, std::fabs(a.rows[r].f32[c]));
-        const float want = pow2 ? ceil_pow2(std::max(amax, 1e-10f) / 448.f)
-                                : std::max(amax, 1e-10f) / 448.f;
+        const float want =
+            pow2 ? ceil_pow2(std::max(amax, 1e-10f) / 448.f) : std::max(amax, 1e-10f) / 448.f;
         ASSERT_EQ(s[j * m + r], want);
         for (std::int64_t c = j * g; c < std::min(k, (j + 1) * g); ++c) {
           const float x = a.rows[r].f32[c] / want;
@@ -347,7 +349,8 @@ TEST(Quantizers, Fp8NanPropagatesToItsGroupOnly) {
 TEST(Quantizers, Fp8PerTensorZeroInputUsesFloor) {
   std::vector<float> x(40, 0.f);
   std::vector<std::uint8_t> q(40, 0xAB);
-  EXPECT_EQ(fp8_dynamic_tensor(Rows{x.data(), DType::kF32, 4, 10, 10}, q.data(), 10), 1e-12f / 448.f);
+  EXPECT_EQ(fp8_dynamic_tensor(Rows{x.data(), DType::kF32, 4, 10, 10}, q.data(), 10),
+            1e-12f / 448.f);
   EXPECT_EQ(q, std::vector<std::uint8_t>(40, 0));
 }
 
@@ -409,7 +412,8 @@ TEST(Quantizers, ThreadCountDoesNotChangeResults) {
   EXPECT_EQ(q1, q2);
   EXPECT_EQ(s1, s2);
   std::vector<std::int8_t> i1(64000), i2(64000);
-  EXPECT_EQ(int8_dynamic_tensor(a.view, i1.data(), 1000, 1), int8_dynamic_tensor(a.view, i2.data(), 1000, 2));
+  EXPECT_EQ(int8_dynamic_tensor(a.view, i1.data(), 1000, 1),
+            int8_dynamic_tensor(a.view, i2.data(), 1000, 2));
   EXPECT_EQ(i1, i2);
 }
 
