@@ -105,14 +105,7 @@ std::optional<std::string> IgnoreList::match(std::string_view module) const {
 IgnoreDecision IgnoreList::decide_parts(std::string_view module,
                                         const std::vector<std::string>& parts) const {
   IgnoreDecision d;
-  // An entry naming the fused module itself ignores it whole (vLLM checks the fused name
-  // first), even though no checkpoint tensor carries that name.
-  if (auto e = match(module)) {
-    d.ignored = true;
-    d.matched_entry = *e;
-    d.ignored_parts = parts;
-    return d;
-  }
+  if (auto e = match(module)) d.fused_name_entry = *e;
   for (const auto& p : parts) {
     if (auto e = match(p)) {
       if (d.matched_entry.empty()) d.matched_entry = *e;
@@ -121,7 +114,7 @@ IgnoreDecision IgnoreList::decide_parts(std::string_view module,
       d.quantized_parts.push_back(p);
     }
   }
-  d.ignored = !parts.empty() && d.quantized_parts.empty();
+  d.ignored = parts.empty() ? !d.fused_name_entry.empty() : d.quantized_parts.empty();
   d.partial = !d.ignored_parts.empty() && !d.quantized_parts.empty();
   return d;
 }

@@ -170,8 +170,14 @@ void parse_ct(const ObjectReader& r, QuantConfig& q) {
       QuantScheme s;
       s.name = g->path().substr(r.path().size() + 1);
       s.targets = g->string_list("targets");
-      if (auto w = g->opt_object("weights")) s.weights = ct_args(*w, q);
-      if (auto a = g->opt_object("input_activations")) s.input_activations = ct_args(*a, q);
+      if (auto w = g->opt_object("weights")) {
+        s.weights = ct_args(*w, q);
+        s.supported = s.supported && s.weights.has_value();
+      }
+      if (auto a = g->opt_object("input_activations")) {
+        s.input_activations = ct_args(*a, q);
+        s.supported = s.supported && s.input_activations.has_value();
+      }
       if (g->has("output_activations"))
         q.findings.push_back(detail::finding(
             "quant-unsupported", Severity::kWarning, g->key_path("output_activations"),
@@ -240,11 +246,14 @@ QuantScheme quark_scheme(const ObjectReader& r, std::string name, std::vector<st
     q.findings.push_back(detail::finding(
         "quant-unsupported", Severity::kWarning, r.key_path("weight"),
         fmt::format("{}: multi-stage weight quantization is not supported", r.file())));
+    s.supported = false;
   } else if (auto wo = r.opt_object("weight")) {
     s.weights = quark_args(*wo, q);
+    s.supported = s.weights.has_value();
   }
   if (auto in = r.opt_object("input_tensors")) {
     s.input_activations = quark_args(*in, q);
+    s.supported = s.supported && s.input_activations.has_value();
     // Activations have no channels: a per-channel activation spec is per-token in practice.
     if (s.input_activations && s.input_activations->strategy == Strategy::kChannel)
       s.input_activations->strategy = Strategy::kToken;

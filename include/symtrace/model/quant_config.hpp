@@ -55,6 +55,7 @@ struct QuantScheme {
   std::vector<std::string> targets;  // "Linear", exact names, "re:" regexes or globs
   std::optional<QuantArgs> weights;
   std::optional<QuantArgs> input_activations;
+  bool supported = true;  // false: some argument could not be modelled (see findings)
 };
 
 // Fused (packed) module name -> its checkpoint parts, e.g. qkv_proj -> q_proj, k_proj, v_proj.
@@ -68,10 +69,12 @@ enum class MatchStyle : std::uint8_t {
 };
 
 struct IgnoreDecision {
-  bool ignored = false;
-  bool partial = false;                // some parts of a fused module ignored, others not
+  bool ignored = false;   // the module (a fused one: every part) is ignored
+  bool partial = false;   // some parts of a fused module ignored, others not
   std::vector<std::string> ignored_parts, quantized_parts;  // full names, for fused modules
-  std::string matched_entry;           // first entry that matched (unfused or the fused name)
+  std::string matched_entry;     // first entry that matched a part (or the unfused module)
+  std::string fused_name_entry;  // an entry matching the fused name itself, which no
+                                 // checkpoint tensor carries (exporters never see it)
 };
 
 struct IgnoreList {
@@ -83,7 +86,9 @@ struct IgnoreList {
   std::optional<std::string> match(std::string_view module) const;
   // A module of the model, possibly fused: a fused module (last name component a key of
   // `fused`, or explicit `parts`) is ignored iff all its parts are; a partial match is
-  // reported in the decision (the caller turns it into an "ignore-mapping" finding).
+  // reported in the decision (the caller turns it into an "ignore-mapping" finding). An
+  // entry naming only the fused module is reported in fused_name_entry, not obeyed: the
+  // exporter that wrote the checkpoint saw the unfused names.
   IgnoreDecision decide(std::string_view module, const FusedMapping& fused) const;
   IgnoreDecision decide_parts(std::string_view module, const std::vector<std::string>& parts) const;
   // Entries that match none of `modules` (checkpoint names): likely typos or fused names.
@@ -102,7 +107,7 @@ struct QuantConfig {
   // compressed-tensors.
   std::string format;               // "int-quantized", "float-quantized", ...
   std::string quantization_status;  // "compressed", "frozen", ...
-  std::string kv_cache_scheme;      // serialized, informational
+  std::string kv_cache_scheme;      // serialized; non-empty: k_scale / v_scale tensors may exist
 
   std::vector<QuantScheme> schemes;  // first matching scheme wins (Quark: layer configs first)
   IgnoreList ignore;
