@@ -105,8 +105,7 @@ bool is_fp8(DType d) {
     case DType::kF8E4M3FN:
     case DType::kF8E5M2:
     case DType::kF8E4M3FNUZ:
-    case DType::kF8E5M2FNUZ:
-    case DType::kF8E8M0FNU: return true;
+    case DType::kF8E5M2FNUZ: return true;
     default: return false;
   }
 }
