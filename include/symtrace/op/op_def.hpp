@@ -110,7 +110,7 @@ using tensor::isa_name;
 
 struct Applicability {
   sym::Truth truth = sym::Truth::kTrue;
-  std::string reason;  // why not (or which guard it needs), e.g. "N % 64 == 0 is unknown: N = ..."
+  std::string reason{};  // why not (or which guard it needs), e.g. "N % 64 == 0 is unknown: N = ..."
   static Applicability yes() { return {}; }
   static Applicability no(std::string why) { return {sym::Truth::kFalse, std::move(why)}; }
 };
@@ -119,19 +119,20 @@ struct Applicability {
 // and its scale together, convert scales to UE8M0, pack). Both sides are given so the
 // trace sees post-preparation metas.
 struct Prepare {
-  std::string name;                   // "block_fp8_gemm.deepgemm.prepare"
-  std::vector<std::string> rewrites;  // schema args it replaces, e.g. {"w", "w_scale"}
-  std::function<Outputs(const Args&, FakeContext&)> fake;  // new metas, in `rewrites` order
-  std::function<Outputs(const Args&)> run;                  // new tensors, in `rewrites` order
+  std::string name{};                   // "block_fp8_gemm.deepgemm.prepare"
+  std::vector<std::string> rewrites{};  // schema args it replaces, e.g. {"w", "w_scale"}
+  std::function<Outputs(const Args&, FakeContext&)> fake{};  // new metas, in `rewrites` order
+  std::function<Outputs(const Args&)> run{};                  // new tensors, in `rewrites` order
 };
 
 struct Variant {
-  std::string name;  // "block_fp8_gemm.avx512_bf16"
+  std::string name{};  // "block_fp8_gemm.avx512_bf16"
   Isa isa = Isa::kNone;
-  std::string rule;  // the rule in words: "bf16 out, N % 64 == 0, K % 128 == 0"
-  std::function<Applicability(const Args& metas, sym::ShapeEnv& env)> applicable;
-  KernelFn run;
-  std::optional<Prepare> prepare;
+  std::string rule{};  // the rule in words: "bf16 out, N % 64 == 0, K % 128 == 0"
+  // Empty: always applicable (given the ISA).
+  std::function<Applicability(const Args& metas, sym::ShapeEnv& env)> applicable{};
+  KernelFn run{};
+  std::optional<Prepare> prepare{};
 };
 
 // Tolerance for comparing a variant with the reference (opcheck).
@@ -140,27 +141,29 @@ struct Tolerance {
   double rtol = 1e-5;
   // Optional custom comparison: returns an error message or empty.
   std::function<std::string(const Args& inputs, std::size_t output, const Tensor& got,
-                            const Tensor& ref)> compare;
+                            const Tensor& ref)> compare{};
 };
 
 // Sample inputs for opcheck: valid calls of several leading ranks and awkward sizes.
 struct Sample {
-  std::string label;               // "M7_N130_K257_lead2"
-  std::vector<Value> args;         // real tensors, schema order (defaults may be omitted)
+  std::string label{};             // "M7_N130_K257_lead2"
+  std::vector<Value> args{};       // real tensors, schema order (defaults may be omitted)
   bool expect_error = false;       // fake and real must both reject it
 };
 using SampleFn = std::function<std::vector<Sample>(std::uint64_t seed)>;
 
+// Every member has a default so designated initializers may name just a few
+// (`OpDef{.name = ..., .schema = ...}`) without -Wmissing-field-initializers.
 struct OpDef {
-  std::string name;
-  Schema schema;
-  std::string doc;                       // one line
-  std::vector<std::string> constraints;  // "C1: x.size(-1) == K", ... (OPS.md labels)
-  FakeFn fake;
-  KernelFn reference;
-  std::vector<Variant> variants;  // fastest first; the reference is implicitly last
-  Tolerance tolerance;
-  SampleFn samples;
+  std::string name{};
+  Schema schema{};
+  std::string doc{};                       // one line
+  std::vector<std::string> constraints{};  // "C1: x.size(-1) == K", ... (OPS.md labels)
+  FakeFn fake{};
+  KernelFn reference{};
+  std::vector<Variant> variants{};  // fastest first; the reference is implicitly last
+  Tolerance tolerance{};
+  SampleFn samples{};
   bool is_view = false;  // outputs alias inputs (views); no allocation
 };
 
