@@ -10,9 +10,10 @@
 #include "tensor/minifloat.hpp"
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_*()
-// placeholders (GCC PR 105593); the warning is about the header, not this code.
+// placeholders (GCC PR 105593; -Wuninitialized under ASan); the warning is about the header.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace symtrace::tensor::detail {
