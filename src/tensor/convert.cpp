@@ -114,6 +114,12 @@ void store(DType t, std::byte* p, std::size_t k, const Scalar& v, Rounding r) {
 
 void convert_generic(const std::byte* s, DType st, std::byte* d, DType dt, std::size_t n,
                      Rounding r) {
+  if (st == dt) {  // a copy keeps every bit (signalling NaNs included)
+    if (st != DType::kF4E2M1X2) return void(std::memcpy(d, s, n * info(st).bytes));
+    std::memcpy(d, s, n / 2);
+    if (n & 1) store(dt, d, n - 1, load(st, s, n - 1), r);  // keep the neighbour nibble
+    return;
+  }
   for (std::size_t k = 0; k < n; ++k) store(dt, d, k, load(st, s, k), r);
 }
 
@@ -122,7 +128,7 @@ ConvertFn find_kernel(DType st, DType dt, Rounding r) {
     if (ConvertFn f = detail::find_convert_avx512(st, dt, r)) return f;
   if (cpu_supports(Isa::kAvx2))
     if (ConvertFn f = detail::find_convert_avx2(st, dt, r)) return f;
-  return nullptr;
+  return detail::find_convert_scalar(st, dt, r);
 }
 
 // Whether src -> f32 -> dst equals the per-element rule: the f32 stage must be exact, or
@@ -139,12 +145,7 @@ std::size_t byte_offset(DType t, std::size_t k) {  // k even for f4
 
 void convert_run(const std::byte* s, DType st, std::byte* d, DType dt, std::size_t n,
                  Rounding r) {
-  if (st == dt) {
-    if (st != DType::kF4E2M1X2) return void(std::memcpy(d, s, n * info(st).bytes));
-    std::memcpy(d, s, n / 2);
-    if (n & 1) store(dt, d, n - 1, load(st, s, n - 1), r);  // keep the neighbour nibble
-    return;
-  }
+  if (st == dt) return convert_generic(s, st, d, dt, n, r);
   if (ConvertFn f = find_kernel(st, dt, r)) return f(s, d, n);
   const ConvertFn to_f32 = st == DType::kF32 ? nullptr : find_kernel(st, DType::kF32, r);
   const ConvertFn from_f32 = dt == DType::kF32 ? nullptr : find_kernel(DType::kF32, dt, r);
@@ -167,6 +168,12 @@ void convert_run(const std::byte* s, DType st, std::byte* d, DType dt, std::size
 }
 
 }  // namespace
+
+void detail::convert_elementwise(const void* src, DType src_type, void* dst, DType dst_type,
+                                 std::size_t n, Rounding r) {
+  convert_generic(static_cast<const std::byte*>(src), src_type, static_cast<std::byte*>(dst),
+                  dst_type, n, r);
+}
 
 void convert(const void* src, DType src_type, void* dst, DType dst_type, std::size_t n,
              Rounding r) {

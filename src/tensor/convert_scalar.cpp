@@ -9,6 +9,7 @@
 #include <cmath>
 #include <string>
 
+#include "tensor/convert_kernels.hpp"
 #include "tensor/minifloat.hpp"
 
 namespace symtrace::tensor {
@@ -117,6 +118,92 @@ const float* decode_table(DType d) {
     return t;
   }();
   return tables[static_cast<int>(d)].data();
+}
+
+// ---- scalar run kernels: the per-element rules as tight loops (the SYMTRACE_ISA=scalar
+// path, and every CPU without AVX2). Formats are template arguments so the encoder inlines.
+
+namespace {
+
+template <DType D>
+void table_to_f32(const void* src, void* dst, std::size_t n) {
+  const float* t = decode_table(D);
+  const auto* s = static_cast<const std::uint8_t*>(src);
+  auto* d = static_cast<float*>(dst);
+  for (std::size_t i = 0; i < n; ++i) d[i] = t[s[i]];
+}
+
+template <DType D>
+void table_to_bf16(const void* src, void* dst, std::size_t n) {
+  static const auto table = [] {
+    std::array<std::uint16_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = f32_to_bf16(decode_table(D)[c]);
+    return t;
+  }();
+  const auto* s = static_cast<const std::uint8_t*>(src);
+  auto* d = static_cast<std::uint16_t*>(dst);
+  for (std::size_t i = 0; i < n; ++i) d[i] = table[s[i]];
+}
+
+template <const MiniFloat& F, Rounding R>
+void f32_to_minifloat(const void* src, void* dst, std::size_t n) {
+  const auto* s = static_cast<const float*>(src);
+  auto* d = static_cast<std::uint8_t*>(dst);
+  for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<std::uint8_t>(encode_minifloat(F, s[i], R));
+}
+
+void f32_to_bf16_run(const void* src, void* dst, std::size_t n) {
+  const auto* s = static_cast<const float*>(src);
+  auto* d = static_cast<std::uint16_t*>(dst);
+  for (std::size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(s[i]);
+}
+
+void bf16_to_f32_run(const void* src, void* dst, std::size_t n) {
+  const auto* s = static_cast<const std::uint16_t*>(src);
+  auto* d = static_cast<float*>(dst);
+  for (std::size_t i = 0; i < n; ++i) d[i] = bf16_to_f32(s[i]);
+}
+
+template <const MiniFloat& F>
+ConvertFn scalar_encoder(Rounding r) {
+  return r == Rounding::kSaturate ? &f32_to_minifloat<F, Rounding::kSaturate>
+                                  : &f32_to_minifloat<F, Rounding::kRaw>;
+}
+
+}  // namespace
+
+ConvertFn find_convert_scalar(DType src, DType dst, Rounding r) {
+#define SYMTRACE_FP8_CASES(M) \
+  M(DType::kF8E4M3FN) M(DType::kF8E5M2) M(DType::kF8E4M3FNUZ) M(DType::kF8E5M2FNUZ) M(DType::kF8E8M0FNU)
+  if (dst == DType::kF32) {
+    switch (src) {
+#define M(D) case D: return &table_to_f32<D>;
+      SYMTRACE_FP8_CASES(M)
+#undef M
+      case DType::kBF16: return &bf16_to_f32_run;
+      default: return nullptr;
+    }
+  }
+  if (dst == DType::kBF16) {
+    switch (src) {
+#define M(D) case D: return &table_to_bf16<D>;
+      SYMTRACE_FP8_CASES(M)
+#undef M
+      case DType::kF32: return &f32_to_bf16_run;
+      default: return nullptr;
+    }
+  }
+#undef SYMTRACE_FP8_CASES
+  if (src == DType::kF32) {
+    switch (dst) {
+      case DType::kF8E4M3FN: return scalar_encoder<kE4M3FN>(r);
+      case DType::kF8E5M2: return scalar_encoder<kE5M2>(r);
+      case DType::kF8E4M3FNUZ: return scalar_encoder<kE4M3FNUZ>(r);
+      case DType::kF8E5M2FNUZ: return scalar_encoder<kE5M2FNUZ>(r);
+      default: return nullptr;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace detail
