@@ -181,7 +181,9 @@ void convert(const void* src, DType src_type, void* dst, DType dst_type, std::si
   auto* d = static_cast<std::byte*>(dst);
   // Chunks are multiples of 64 elements, so packed f4 chunks start on a byte.
   constexpr std::size_t kChunk = std::size_t{1} << 16;
-  if (n < 4 * kChunk || omp_get_max_threads() == 1) return convert_run(s, src_type, d, dst_type, n, r);
+  // Serial when small, single-threaded, or already inside a kernel's parallel region.
+  if (n < 4 * kChunk || omp_get_max_threads() == 1 || omp_in_parallel())
+    return convert_run(s, src_type, d, dst_type, n, r);
   const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {

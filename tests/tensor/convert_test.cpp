@@ -158,6 +158,23 @@ TEST(Convert, EveryDtypePairAgreesAcrossIsas) {
   }
 }
 
+// Above the OpenMP threshold the run is split in chunks; packed f4 chunks must start on a
+// byte and the odd tail must keep its neighbour nibble.
+TEST(Convert, LargeRunsSplitAcrossThreadsEqualTheRule) {
+  const std::vector<float> xs = stress_inputs(300007);
+  for (DType d : {DType::kF8E4M3FN, DType::kF4E2M1X2, DType::kBF16, DType::kI8}) {
+    const std::size_t bytes = d == DType::kF4E2M1X2 ? (xs.size() + 1) / 2 : xs.size() * info(d).bytes;
+    std::vector<std::uint8_t> got(bytes, 0x5A), want(bytes, 0x5A);
+    convert(xs.data(), DType::kF32, got.data(), d, xs.size());
+    detail::convert_elementwise(xs.data(), DType::kF32, want.data(), d, xs.size(), Rounding::kSaturate);
+    ASSERT_EQ(got, want) << name(d);
+    std::vector<float> back(xs.size()), back_want(xs.size());
+    convert(got.data(), d, back.data(), DType::kF32, xs.size());
+    detail::convert_elementwise(got.data(), d, back_want.data(), DType::kF32, xs.size(), Rounding::kSaturate);
+    ASSERT_EQ(0, std::memcmp(back.data(), back_want.data(), back.size() * sizeof(float))) << name(d);
+  }
+}
+
 TEST(Convert, IntegerAndBoolRules) {
   const double src[] = {2.9, -2.9, 1e20, -1e20, std::nan(""), 300.0, -0.0, 0.5};
   std::int32_t i32[8];
