@@ -54,21 +54,23 @@ op::Applicability rows_applicable(const tensor::TensorMeta& x, const sym::ShapeE
                                   std::string_view arg) {
   using sym::Truth;
   if (x.dim() == 0) return op::Applicability::yes();
-  const auto is_one = [&](const sym::SymInt& s) { return env.decide(sym::eq(s, 1)) == Truth::kTrue; };
+  const auto is_one = [&](const sym::SymInt& s) {
+    return env.decide(sym::eq(s, 1)) == Truth::kTrue;
+  };
   if (!is_one(x.sizes.back()) && env.decide(sym::eq(x.strides.back(), 1)) != Truth::kTrue)
-    return op::Applicability::no(fmt::format("{}.stride(-1) == 1 is not proven (got {})", arg,
-                                             x.strides.back().str()));
+    return op::Applicability::no(
+        fmt::format("{}.stride(-1) == 1 is not proven (got {})", arg, x.strides.back().str()));
   // Leading dims (size-1 dims ignored) must nest: stride[i] == stride[j] * size[j] for the
   // next non-unit leading dim j.
   std::optional<std::size_t> inner;
   for (std::int64_t i = x.dim() - 2; i >= 0; --i) {
     const auto u = static_cast<std::size_t>(i);
     if (is_one(x.sizes[u])) continue;
-    if (inner && env.decide(sym::eq(x.strides[u], x.strides[*inner] * x.sizes[*inner])) !=
-                     Truth::kTrue)
-      return op::Applicability::no(fmt::format(
-          "{}: leading dims are not proven viewable as [M, K] (strides {})", arg,
-          tensor::shape_str(x.strides)));
+    if (inner &&
+        env.decide(sym::eq(x.strides[u], x.strides[*inner] * x.sizes[*inner])) != Truth::kTrue)
+      return op::Applicability::no(
+          fmt::format("{}: leading dims are not proven viewable as [M, K] (strides {})", arg,
+                      tensor::shape_str(x.strides)));
     inner = u;
   }
   return op::Applicability::yes();

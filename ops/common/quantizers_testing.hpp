@@ -3,13 +3,12 @@
 // Header-only; included by test.cpp files, never by the library.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <symtrace/op/opcheck.hpp>
 #include <symtrace/op/registry.hpp>
@@ -75,8 +74,10 @@ class ScopedIsa {
     setenv("SYMTRACE_ISA", isa, 1);
   }
   ~ScopedIsa() {
-    if (had_) setenv("SYMTRACE_ISA", old_.c_str(), 1);
-    else unsetenv("SYMTRACE_ISA");
+    if (had_)
+      setenv("SYMTRACE_ISA", old_.c_str(), 1);
+    else
+      unsetenv("SYMTRACE_ISA");
   }
   ScopedIsa(const ScopedIsa&) = delete;
   ScopedIsa& operator=(const ScopedIsa&) = delete;

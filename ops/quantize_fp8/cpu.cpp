@@ -28,8 +28,12 @@ op::Outputs run(const op::Args& a, op::KernelContext& cx, const quant::RowKernel
         quant::fp8_static_cols(rows, g, qp, ldq, cx.threads, &k);
       break;
     }
-    case Mode::kTensor: sp[0] = quant::fp8_dynamic_tensor(rows, qp, ldq, cx.threads, &k); break;
-    case Mode::kToken: quant::fp8_dynamic_token(rows, c.ub, qp, ldq, sp, cx.threads, &k); break;
+    case Mode::kTensor:
+      sp[0] = quant::fp8_dynamic_tensor(rows, qp, ldq, cx.threads, &k);
+      break;
+    case Mode::kToken:
+      quant::fp8_dynamic_token(rows, c.ub, qp, ldq, sp, cx.threads, &k);
+      break;
     case Mode::kGroup: {
       const std::int64_t G = (rows.cols + c.group - 1) / c.group;
       const quant::GroupScales gs{sp, nullptr, c.col_major ? 1 : G, c.col_major ? rows.rows : 1};

@@ -103,8 +103,11 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   TensorMeta q = TensorMeta::contiguous(x.sizes, DType::kF8E4M3FN, x.device);
   SymShape ss = lead;
   switch (c.mode) {
-    case Mode::kStatic: break;
-    case Mode::kTensor: scale_out = TensorMeta::contiguous({1}, DType::kF32, x.device); break;
+    case Mode::kStatic:
+      break;
+    case Mode::kTensor:
+      scale_out = TensorMeta::contiguous({1}, DType::kF32, x.device);
+      break;
     case Mode::kToken:
       ss.push_back(1);
       scale_out = TensorMeta::contiguous(ss, DType::kF32, x.device);
@@ -131,8 +134,13 @@ std::vector<op::Sample> samples(std::uint64_t seed) {
   using tensor::Tensor;
   std::vector<op::Sample> out;
   const std::vector<std::pair<std::string, tensor::Shape>> shapes = {
-      {"K1", {1}}, {"K130", {130}}, {"M1_K257", {1, 257}}, {"M3_K17", {3, 17}},
-      {"B2_S7_K129", {2, 7, 129}}, {"B2_T1_S3_K64", {2, 1, 3, 64}}, {"M0_K16", {0, 16}}};
+      {"K1", {1}},
+      {"K130", {130}},
+      {"M1_K257", {1, 257}},
+      {"M3_K17", {3, 17}},
+      {"B2_S7_K129", {2, 7, 129}},
+      {"B2_T1_S3_K64", {2, 1, 3, 64}},
+      {"M0_K16", {0, 16}}};
   int i = 0;
   for (const auto& [label, shape] : shapes) {
     const DType d = (i % 3 == 0) ? DType::kBF16 : (i % 3 == 1) ? DType::kF16 : DType::kF32;
@@ -153,7 +161,8 @@ std::vector<op::Sample> samples(std::uint64_t seed) {
   // Rejected calls: bf16 scale (C4), [K+1] scale (C4), int input (C1).
   Tensor x = Tensor::empty({3, 8}, DType::kBF16);
   x.fill_random(seed, -1.f, 1.f);
-  out.push_back({"C4_bf16_scale", {x, Tensor::from_f32({1}, std::vector<float>{0.5f}, DType::kBF16)}, true});
+  out.push_back(
+      {"C4_bf16_scale", {x, Tensor::from_f32({1}, std::vector<float>{0.5f}, DType::kBF16)}, true});
   out.push_back({"C4_scale_K_plus_1", {x, Tensor::zeros({9}, DType::kF32)}, true});
   out.push_back({"C1_int_x", {Tensor::zeros({3, 8}, DType::kI32), op::None{}}, true});
   return out;
@@ -193,7 +202,8 @@ void register_quantize_fp8(op::Registry& r) {
   };
   def.fake = fake;
   def.reference = reference;
-  def.variants.push_back(variant("quantize_fp8.avx512", tensor::Isa::kAvx512, quant::row_kernels_avx512));
+  def.variants.push_back(
+      variant("quantize_fp8.avx512", tensor::Isa::kAvx512, quant::row_kernels_avx512));
   def.variants.push_back(variant("quantize_fp8.avx2", tensor::Isa::kAvx2, quant::row_kernels_avx2));
   def.variants.push_back(variant("quantize_fp8.scalar", tensor::Isa::kNone, scalar_table));
   // Codes and scales are bit-exact on every path (division form everywhere, §15.7 row 4).

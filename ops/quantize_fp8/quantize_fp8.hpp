@@ -11,10 +11,10 @@
 namespace symtrace::ops::quantize_fp8 {
 
 enum class Mode : std::uint8_t {
-  kStatic,     // scale given: [1] per-tensor or [K] per input column
-  kTensor,     // dynamic per-tensor
-  kToken,      // dynamic per-token
-  kGroup,      // dynamic per-token-group 1 x g
+  kStatic,  // scale given: [1] per-tensor or [K] per input column
+  kTensor,  // dynamic per-tensor
+  kToken,   // dynamic per-token
+  kGroup,   // dynamic per-token-group 1 x g
 };
 
 // The call's attributes, already validated by the fake.

@@ -38,7 +38,8 @@ op::Outputs reference(const op::Args& a, op::KernelContext& cx) {
     case Mode::kStatic: {
       const tensor::Tensor& given = a.tensor("scale");
       const std::int64_t n = given.numel();
-      for (std::int64_t i = 0; i < n; ++i) sp[i] = static_cast<float>(given.item(std::vector<std::int64_t>{i}));
+      for (std::int64_t i = 0; i < n; ++i)
+        sp[i] = static_cast<float>(given.item(std::vector<std::int64_t>{i}));
       for (std::int64_t m = 0; m < M; ++m)
         for (std::int64_t k = 0; k < K; ++k)
           qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sp[n == 1 ? 0 : k]);
@@ -52,13 +53,15 @@ op::Outputs reference(const op::Args& a, op::KernelContext& cx) {
       }
       sp[0] = quant::fp8_tensor_scale(amax);
       for (std::int64_t m = 0; m < M; ++m)
-        for (std::int64_t k = 0; k < K; ++k) qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sp[0]);
+        for (std::int64_t k = 0; k < K; ++k)
+          qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sp[0]);
       break;
     }
     case Mode::kToken:
       for (std::int64_t m = 0; m < M; ++m) {
         sp[m] = quant::fp8_token_scale(absmax(m, 0, K), c.ub);
-        for (std::int64_t k = 0; k < K; ++k) qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sp[m]);
+        for (std::int64_t k = 0; k < K; ++k)
+          qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sp[m]);
       }
       break;
     case Mode::kGroup: {
@@ -68,7 +71,8 @@ op::Outputs reference(const op::Args& a, op::KernelContext& cx) {
           const std::int64_t k0 = j * c.group, k1 = std::min(K, k0 + c.group);
           const float sc = quant::fp8_group_scale(absmax(m, k0, k1), c.pow2);
           sp[c.col_major ? m + j * M : m * G + j] = sc;
-          for (std::int64_t k = k0; k < k1; ++k) qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sc);
+          for (std::int64_t k = k0; k < k1; ++k)
+            qp[m * K + k] = quant::e4m3fn_encode_sat(xv(m, k) / sc);
         }
       break;
     }

@@ -29,8 +29,10 @@ TEST(QuantizeFp8, OpcheckSamples) {
 
 TEST(QuantizeFp8, DynamicPerTokenKeepsLeadingDims) {
   for (DType d : {DType::kBF16, DType::kF16, DType::kF32})
-    for (const tensor::Shape& s : std::vector<tensor::Shape>{{7}, {3, 17}, {2, 5, 130}, {2, 1, 3, 64}, {0, 8}}) {
-      const auto f = check_call(def(), {act(s, d, 3), op::None{}}, {{"granularity", std::string("token")}});
+    for (const tensor::Shape& s :
+         std::vector<tensor::Shape>{{7}, {3, 17}, {2, 5, 130}, {2, 1, 3, 64}, {0, 8}}) {
+      const auto f =
+          check_call(def(), {act(s, d, 3), op::None{}}, {{"granularity", std::string("token")}});
       EXPECT_TRUE(f.empty()) << ::testing::PrintToString(f);
     }
 }
@@ -45,10 +47,11 @@ TEST(QuantizeFp8, GroupRaggedPow2AndColumnMajor) {
   for (std::int64_t g : {128, 16, 7})
     for (bool pow2 : {false, true})
       for (bool col : {false, true}) {
-        const auto f = check_call(
-            def(), {act({2, 3, 300}, DType::kBF16, 9), op::None{}},
-            {{"granularity", std::string("group")}, {"group", sym::SymInt(g)},
-             {"scale_fmt", std::string(pow2 ? "f32_pow2" : "f32")}, {"scale_col_major", col}});
+        const auto f = check_call(def(), {act({2, 3, 300}, DType::kBF16, 9), op::None{}},
+                                  {{"granularity", std::string("group")},
+                                   {"group", sym::SymInt(g)},
+                                   {"scale_fmt", std::string(pow2 ? "f32_pow2" : "f32")},
+                                   {"scale_col_major", col}});
         EXPECT_TRUE(f.empty()) << "g " << g << " pow2 " << pow2 << " col " << col << ": "
                                << ::testing::PrintToString(f);
       }
@@ -56,9 +59,9 @@ TEST(QuantizeFp8, GroupRaggedPow2AndColumnMajor) {
 
 TEST(QuantizeFp8, ColumnMajorScaleStrides) {
   sym::ShapeEnv env;
-  const op::Outputs out = op::bind_and_fake(
-      def(), {act({2, 3, 300}, DType::kF32, 1).meta(), op::None{}}, env,
-      {{"granularity", std::string("group")}, {"scale_col_major", true}});
+  const op::Outputs out =
+      op::bind_and_fake(def(), {act({2, 3, 300}, DType::kF32, 1).meta(), op::None{}}, env,
+                        {{"granularity", std::string("group")}, {"scale_col_major", true}});
   const auto& s = boost::variant2::get<tensor::TensorMeta>(out[1]);
   EXPECT_EQ(s.shape_str(), "[2, 3, 3]");
   EXPECT_EQ(tensor::shape_str(s.strides), "[3, 1, 6]");
@@ -69,9 +72,9 @@ TEST(QuantizeFp8, C1_RejectsIntegerInput) {
             (std::pair<std::string, std::string>{"dtype", "C1"}));
 }
 TEST(QuantizeFp8, C2_RejectsOtherQdtype) {
-  EXPECT_EQ(fake_error(def(), {act({2, 4}, DType::kBF16, 1), op::None{}},
-                       {{"qdtype", DType::kF8E5M2}}),
-            (std::pair<std::string, std::string>{"argument", "C2"}));
+  EXPECT_EQ(
+      fake_error(def(), {act({2, 4}, DType::kBF16, 1), op::None{}}, {{"qdtype", DType::kF8E5M2}}),
+      (std::pair<std::string, std::string>{"argument", "C2"}));
 }
 TEST(QuantizeFp8, C3_RejectsUnknownGranularity) {
   EXPECT_EQ(fake_error(def(), {act({2, 4}, DType::kBF16, 1), op::None{}},
@@ -99,10 +102,10 @@ TEST(QuantizeFp8, C6_RejectsPackedOrPow2OutsideGroups) {
                        {{"granularity", std::string("group")},
                         {"scale_fmt", std::string("ue8m0_packed4")}}),
             (std::pair<std::string, std::string>{"argument", "C6"}));
-  EXPECT_EQ(fake_error(def(), {x, op::None{}},
-                       {{"granularity", std::string("token")},
-                        {"scale_fmt", std::string("f32_pow2")}}),
-            (std::pair<std::string, std::string>{"argument", "C6"}));
+  EXPECT_EQ(
+      fake_error(def(), {x, op::None{}},
+                 {{"granularity", std::string("token")}, {"scale_fmt", std::string("f32_pow2")}}),
+      (std::pair<std::string, std::string>{"argument", "C6"}));
 }
 TEST(QuantizeFp8, C7_RejectsUpperBoundOutsidePerToken) {
   EXPECT_EQ(fake_error(def(), {act({2, 4}, DType::kBF16, 1), op::None{}}, {{"scale_ub", 2.0}}),

@@ -29,8 +29,12 @@ op::Outputs run(const op::Args& a, op::KernelContext& cx, const quant::RowKernel
       quant::int8_static(rows, sp[0], zp, qp, ldq, cx.threads, &k);
       break;
     }
-    case Mode::kTensor: sp[0] = quant::int8_dynamic_tensor(rows, qp, ldq, cx.threads, &k); break;
-    case Mode::kToken: quant::int8_dynamic_token(rows, 0.f, qp, ldq, sp, cx.threads, &k); break;
+    case Mode::kTensor:
+      sp[0] = quant::int8_dynamic_tensor(rows, qp, ldq, cx.threads, &k);
+      break;
+    case Mode::kToken:
+      quant::int8_dynamic_token(rows, 0.f, qp, ldq, sp, cx.threads, &k);
+      break;
     case Mode::kTokenAsym:
       quant::int8_dynamic_token_asym(rows, qp, ldq, sp, z.data<std::int32_t>(), cx.threads, &k);
       break;

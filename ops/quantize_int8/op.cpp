@@ -86,10 +86,16 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   SymShape ss = qop::leading_dims(x);
   switch (c.mode) {
     case Mode::kStatic:
-    case Mode::kTensor: ss = {1}; break;
+    case Mode::kTensor:
+      ss = {1};
+      break;
     case Mode::kToken:
-    case Mode::kTokenAsym: ss.push_back(1); break;
-    case Mode::kGroup: ss.push_back(sym::ceildiv(x.sizes.back(), c.group)); break;
+    case Mode::kTokenAsym:
+      ss.push_back(1);
+      break;
+    case Mode::kGroup:
+      ss.push_back(sym::ceildiv(x.sizes.back(), c.group));
+      break;
   }
   TensorMeta s = TensorMeta::contiguous(ss, DType::kF32, x.device);
   s.scale_fmt = tensor::ScaleFormat::kF32;
@@ -104,15 +110,21 @@ std::vector<op::Sample> samples(std::uint64_t seed) {
   using tensor::Tensor;
   std::vector<op::Sample> out;
   const std::vector<std::pair<std::string, tensor::Shape>> shapes = {
-      {"K1", {1}}, {"K130", {130}}, {"M1_K257", {1, 257}}, {"M3_K17", {3, 17}},
-      {"B2_S7_K129", {2, 7, 129}}, {"B2_T1_S3_K64", {2, 1, 3, 64}}, {"M0_K16", {0, 16}}};
+      {"K1", {1}},
+      {"K130", {130}},
+      {"M1_K257", {1, 257}},
+      {"M3_K17", {3, 17}},
+      {"B2_S7_K129", {2, 7, 129}},
+      {"B2_T1_S3_K64", {2, 1, 3, 64}},
+      {"M0_K16", {0, 16}}};
   int i = 0;
   for (const auto& [label, shape] : shapes) {
     const DType d = (i % 3 == 0) ? DType::kBF16 : (i % 3 == 1) ? DType::kF16 : DType::kF32;
     Tensor x = Tensor::empty(shape, d);
     x.fill_random(seed + static_cast<std::uint64_t>(i), -3.f, 3.f);
     out.push_back({"dynamic_token_" + label, {x}, false});
-    out.push_back({"static_" + label, {x, Tensor::from_f32({1}, std::vector<float>{0.021f})}, false});
+    out.push_back(
+        {"static_" + label, {x, Tensor::from_f32({1}, std::vector<float>{0.021f})}, false});
     ++i;
   }
   Tensor xt = Tensor::empty({40, 6}, DType::kF32);
@@ -159,8 +171,10 @@ void register_quantize_int8(op::Registry& r) {
   };
   def.fake = fake;
   def.reference = reference;
-  def.variants.push_back(variant("quantize_int8.avx512", tensor::Isa::kAvx512, quant::row_kernels_avx512));
-  def.variants.push_back(variant("quantize_int8.avx2", tensor::Isa::kAvx2, quant::row_kernels_avx2));
+  def.variants.push_back(
+      variant("quantize_int8.avx512", tensor::Isa::kAvx512, quant::row_kernels_avx512));
+  def.variants.push_back(
+      variant("quantize_int8.avx2", tensor::Isa::kAvx2, quant::row_kernels_avx2));
   def.variants.push_back(variant("quantize_int8.scalar", tensor::Isa::kNone, scalar_table));
   def.tolerance.atol = 0;  // codes, scales and zero points are bit-exact on every path
   def.tolerance.rtol = 0;

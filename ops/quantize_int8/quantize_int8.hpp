@@ -10,11 +10,11 @@
 namespace symtrace::ops::quantize_int8 {
 
 enum class Mode : std::uint8_t {
-  kStatic,       // scale [1] given (azp [1] given when asymmetric)
-  kTensor,       // dynamic symmetric per-tensor
-  kToken,        // dynamic symmetric per-token
-  kTokenAsym,    // dynamic asymmetric per-token
-  kGroup,        // dynamic symmetric per-token-group 1 x g
+  kStatic,     // scale [1] given (azp [1] given when asymmetric)
+  kTensor,     // dynamic symmetric per-tensor
+  kToken,      // dynamic symmetric per-token
+  kTokenAsym,  // dynamic asymmetric per-token
+  kGroup,      // dynamic symmetric per-token-group 1 x g
 };
 
 struct Config {

@@ -48,10 +48,11 @@ TEST(QuantizeInt8, EveryDynamicModeOnAwkwardShapes) {
 }
 
 TEST(QuantizeInt8, StaticAsymmetric) {
-  const auto f = check_call(def(),
-                            {act({4, 33}, DType::kBF16, 5), Tensor::from_f32({1}, std::vector<float>{0.03f}),
-                             Tensor::from_f32({1}, std::vector<float>{-17.f}, DType::kI32)},
-                            {{"symmetric", false}});
+  const auto f =
+      check_call(def(),
+                 {act({4, 33}, DType::kBF16, 5), Tensor::from_f32({1}, std::vector<float>{0.03f}),
+                  Tensor::from_f32({1}, std::vector<float>{-17.f}, DType::kI32)},
+                 {{"symmetric", false}});
   EXPECT_TRUE(f.empty()) << ::testing::PrintToString(f);
 }
 
@@ -59,8 +60,9 @@ TEST(QuantizeInt8, C1_RejectsIntegerInput) {
   EXPECT_EQ(fake_error(def(), {Tensor::zeros({2, 4}, DType::kI32)}), (Err{"dtype", "C1"}));
 }
 TEST(QuantizeInt8, C2_RejectsUnknownGranularity) {
-  EXPECT_EQ(fake_error(def(), {act({2, 4}, DType::kBF16, 1)}, {{"granularity", std::string("row")}}),
-            (Err{"argument", "C2"}));
+  EXPECT_EQ(
+      fake_error(def(), {act({2, 4}, DType::kBF16, 1)}, {{"granularity", std::string("row")}}),
+      (Err{"argument", "C2"}));
 }
 TEST(QuantizeInt8, C3_RejectsPerTokenStaticScale) {
   EXPECT_EQ(fake_error(def(), {act({2, 4}, DType::kBF16, 1), Tensor::zeros({2, 1}, DType::kF32)}),
