@@ -183,7 +183,9 @@ void Tensor::copy_from(const Tensor& src, Rounding r) {
 }
 
 Tensor Tensor::contiguous() const {
-  if (!defined() || is_contiguous()) return *this;
+  // Packed f4 starting mid-byte is copied too, so data_ptr() works on the result.
+  const bool byte_aligned = dtype_ != DType::kF4E2M1X2 || (offset_ & 1) == 0;
+  if (!defined() || (is_contiguous() && byte_aligned)) return *this;
   return clone();
 }
 

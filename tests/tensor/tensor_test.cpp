@@ -188,6 +188,10 @@ TEST(Tensor, PackedF4ViewsAddressNibbles) {
   Tensor odd = x.narrow(1, 1, 3);  // starts mid-byte
   EXPECT_EQ(odd.to_f64(), (std::vector<double>{1, 1.5, 2, 4, 6, -1}));
   EXPECT_EQ(error_code([&] { odd.data_ptr(); }), "layout");
+  Tensor row = x.select(0, 0).narrow(0, 1, 3);  // contiguous, but starts mid-byte
+  EXPECT_TRUE(row.is_contiguous());
+  EXPECT_NE(row.contiguous().storage(), x.storage());
+  EXPECT_EQ(static_cast<std::uint8_t>(row.contiguous().data<std::uint8_t>()[0]), 0x32);
   Tensor t = x.transpose(0, 1).contiguous();
   EXPECT_EQ(t.to_f64(), (std::vector<double>{0.5, 3, 1, 4, 1.5, 6, 2, -1}));
   odd.select(0, 1).fill(-0.5);
