@@ -92,9 +92,7 @@ std::vector<std::byte> SafetensorsWriter::serialize() const {
     for (const auto& [k, v] : metadata_) m[k] = v;
     header["__metadata__"] = std::move(m);
   }
-  std::vector<const Entry*> by_name(order);
-  std::sort(by_name.begin(), by_name.end(), [](auto* a, auto* b) { return a->name < b->name; });
-  for (const Entry* e : by_name) {
+  for (const Entry* e : order) {  // keys in data order, as the Python library writes them
     json::array shape;
     for (auto d : e->shape) shape.emplace_back(d);
     const auto [b, en] = offsets[e->name];

@@ -112,9 +112,9 @@ class SafetensorsCheckpoint {
   bool sharded_ = false;
 };
 
-// Writes safetensors files the way the Python library does: header keys sorted by name,
-// data ordered by (element alignment descending, name) so every tensor is aligned, header
-// padded with spaces to a multiple of 8.
+// Writes safetensors files byte for byte as the Python library does: data ordered by (element
+// alignment descending, name) so every tensor is aligned, header keys in that order after
+// __metadata__, header padded with spaces to a multiple of 8.
 class SafetensorsWriter {
  public:
   // Copies `data` (numel(shape) * element size bytes; diag::Error code "shape" otherwise).
