@@ -1,8 +1,13 @@
 // decide(): True / False / Unknown, never a wrong True or False. Every comparison becomes
 // "g >= 0" or "d == 0" over the canonical difference, after the fact-dependent simplify.
-// g >= 0 is True when a sound lower bound of g is >= 0: first from intervals narrowed by
-// the modular set, then from  g == c1*f1 + ... + ck*fk + h  with facts fi >= 0, ci > 0
-// and a lower bound of h >= 0 (a short search over facts sharing a monomial with g).
+// g >= 0 is proven from, in order of cost:
+//   1. a lower bound of g >= 0: intervals, narrowed by g's modular set;
+//   2. g == c1*f1 + ... + ck*fk + h with facts fi >= 0, ci > 0 and a lower bound of h >= 0
+//      (a short search over facts sharing a monomial with what is left);
+//   3. the algebraic strategies of prove.cpp (depth-limited);
+//   4. case splits (prove.cpp), each case decided by this same procedure.
+// False is "-g - 1 >= 0 proven"; d == 0 is decided by exact forms, modular sets,
+// equality facts and the two inequalities.
 #include <boost/container/small_vector.hpp>
 #include <symtrace/diag/diagnostic.hpp>
 
@@ -13,13 +18,9 @@ namespace {
 using detail::Interval;
 using detail::TermView;
 
-constexpr int kFactDepth = 3;        // at most this many facts combined
-constexpr int kFactVisits = 48;      // and this many candidate combinations tried
-
-// Lower bound of h, tightened by its modular set.
-std::int64_t lower_bound(const detail::EnvCore& env, Expr h) {
-  return detail::tighten(env.bounds(h), env.modular(h)).lo;
-}
+constexpr int kFactDepth = 3;     // at most this many facts combined
+constexpr int kFactVisits = 48;   // and this many candidate combinations tried
+constexpr int kProofDepth = 3;    // nesting of the algebraic strategies
 
 // c > 0 with h - c*f cancelling a monomial of h, if any.
 std::optional<std::int64_t> cancelling_multiple(Expr h, Expr f) {
@@ -39,7 +40,7 @@ struct FactSearch {
   int visits = 0;
 
   bool nonneg(Expr h, int depth) {
-    if (lower_bound(env, h) >= 0) return true;
+    if (detail::tighten(env.bounds(h), env.modular(h)).lo >= 0) return true;
     if (depth == kFactDepth) return false;
     auto try_fact = [&](Expr f) {
       if (++visits > kFactVisits) return false;
@@ -54,74 +55,85 @@ struct FactSearch {
   }
 };
 
-// Sign and content normal form, so scalar multiples of a fact compare by pointer.
-Expr primitive(Expr d) {
-  TermView v(d);
-  if (v.size() == 0) return d;
-  std::int64_t g = v.c0();
-  for (std::size_t i = 0; i < v.size(); ++i) g = detail::gcd64(g, v.coef(i));
-  if (v.coef(0) < 0) g = -g;
-  if (g == 1) return d;
-  // exact division of every coefficient: scale by 1/g term by term
-  boost::container::small_vector<Expr, 8> terms;
-  for (std::size_t i = 0; i < v.size(); ++i) terms.push_back(detail::make_term(v.coef(i) / g, v.factors(i)));
-  return detail::make_sum(v.c0() / g, terms);
-}
-
 }  // namespace
 
 namespace detail {
-Expr primitive_part(Expr d) { return primitive(d); }
-}  // namespace detail
 
-Truth detail::EnvCore::decide_nonneg(Expr g) const {
-  g = simplify(g);
-  if (auto c = g.constant()) return *c >= 0 ? Truth::kTrue : Truth::kFalse;
-  Interval b = detail::tighten(bounds(g), modular(g));
-  if (b.lo >= 0) return Truth::kTrue;
-  if (b.hi < 0) return Truth::kFalse;
-  if (facts.nonneg.empty() && facts.zero.empty()) return Truth::kUnknown;
-  if (FactSearch{*this}.nonneg(g, 0)) return Truth::kTrue;
-  if (FactSearch{*this}.nonneg(-g - Expr(1), 0)) return Truth::kFalse;  // g <= -1
-  return Truth::kUnknown;
+// Sign and content normal form, so scalar multiples of a fact compare by pointer.
+Expr primitive_part(Expr d) {
+  TermView v(d);
+  if (v.size() == 0) return d;
+  std::int64_t g = v.c0();
+  for (std::size_t i = 0; i < v.size(); ++i) g = gcd64(g, v.coef(i));
+  if (v.coef(0) < 0) g = -g;
+  if (g == 1) return d;
+  boost::container::small_vector<Expr, 8> terms;
+  for (std::size_t i = 0; i < v.size(); ++i) terms.push_back(make_term(v.coef(i) / g, v.factors(i)));
+  return make_sum(v.c0() / g, terms);
 }
 
-Truth detail::EnvCore::decide_zero(Expr d) const {
+bool EnvCore::proves_nonneg(Expr g, int depth) const {
+  g = simplify(g);
+  if (auto c = g.constant()) return *c >= 0;
+  const Interval b = tighten(bounds(g), modular(g));
+  if (b.lo >= 0) return true;
+  if (b.hi < 0) return false;
+  if ((!facts.nonneg.empty() || !facts.zero.empty()) && FactSearch{*this}.nonneg(g, 0)) return true;
+  if (depth <= 0) return false;
+  if (auto it = proof_memo.find(g.node()); it != proof_memo.end()) {
+    if (it->second < 0) return true;
+    if (it->second >= depth) return false;
+  }
+  const bool ok = proves_by_strategies(g, depth);
+  proof_memo[g.node()] = ok ? -1 : depth;
+  return ok;
+}
+
+Truth EnvCore::decide_nonneg_at(Expr g, int split_depth) const {
+  g = simplify(g);
+  if (auto c = g.constant()) return *c >= 0 ? Truth::kTrue : Truth::kFalse;
+  const Interval b = tighten(bounds(g), modular(g));
+  if (b.lo >= 0) return Truth::kTrue;
+  if (b.hi < 0) return Truth::kFalse;
+  if (proves_nonneg(g, kProofDepth)) return Truth::kTrue;
+  if (proves_nonneg(-g - Expr(1), kProofDepth)) return Truth::kFalse;  // g <= -1
+  return decide_nonneg_by_cases(g, split_depth);
+}
+
+Truth EnvCore::decide_zero_at(Expr d, int split_depth) const {
   d = simplify(d);
   if (auto c = d.constant()) return *c == 0 ? Truth::kTrue : Truth::kFalse;
-  detail::ModSet m = modular(d);
+  const ModSet m = modular(d);
   if (m.m == 0) return m.r == 0 ? Truth::kTrue : Truth::kFalse;
   if (m.r != 0) return Truth::kFalse;  // d ≡ r != 0 (mod m)
-  Interval b = detail::tighten(bounds(d), m);
+  const Interval b = tighten(bounds(d), m);
   if (!b.contains(0)) return Truth::kFalse;
   if (b.lo == 0 && b.hi == 0) return Truth::kTrue;
   if (!facts.zero.empty() || !facts.nonzero.empty()) {
-    Expr p = primitive(d);
+    const Expr p = primitive_part(d);
     for (Expr z : facts.zero)
       if (z == p) return Truth::kTrue;
     for (Expr z : facts.nonzero)
       if (z == p) return Truth::kFalse;
   }
-  if (facts.nonneg.empty() && facts.zero.empty()) return Truth::kUnknown;
-  const Truth ge = decide_nonneg(d), le = decide_nonneg(-d);
-  if (ge == Truth::kTrue && le == Truth::kTrue) return Truth::kTrue;
-  if (ge == Truth::kFalse || le == Truth::kFalse) return Truth::kFalse;
-  if (decide_nonneg(d - Expr(1)) == Truth::kTrue || decide_nonneg(-d - Expr(1)) == Truth::kTrue)
-    return Truth::kFalse;
-  return Truth::kUnknown;
+  for (Expr v : division_variants(*this, d))  // v == d or v == B*d with B > 0
+    if (simplify(v) == Expr(0)) return Truth::kTrue;
+  if (proves_nonneg(d, kProofDepth) && proves_nonneg(-d, kProofDepth)) return Truth::kTrue;
+  if (proves_nonneg(d - Expr(1), kProofDepth) || proves_nonneg(-d - Expr(1), kProofDepth)) return Truth::kFalse;
+  return decide_zero_by_cases(d, split_depth);
 }
 
-Truth detail::EnvCore::decide(const Cond& c) const {
+Truth EnvCore::decide(const Cond& c) const {
   switch (c.op()) {
     case CondOp::kTrue: return Truth::kTrue;
     case CondOp::kFalse: return Truth::kFalse;
     case CondOp::kNot: return truth_not(decide(c.operands()[0]));
     case CondOp::kAnd: {
-      Truth a = decide(c.operands()[0]);
+      const Truth a = decide(c.operands()[0]);
       return a == Truth::kFalse ? a : truth_and(a, decide(c.operands()[1]));
     }
     case CondOp::kOr: {
-      Truth a = decide(c.operands()[0]);
+      const Truth a = decide(c.operands()[0]);
       return a == Truth::kTrue ? a : truth_or(a, decide(c.operands()[1]));
     }
     default: break;
@@ -145,4 +157,5 @@ Truth detail::EnvCore::decide(const Cond& c) const {
   return Truth::kUnknown;
 }
 
+}  // namespace detail
 }  // namespace symtrace::sym

@@ -54,6 +54,11 @@ Interval tighten(Interval b, ModSet s);
 // d == 0 iff primitive_part(d) == 0, and scalar multiples share one form.
 Expr primitive_part(Expr d);
 
+struct EnvCore;
+// Forms of g equal to g, or to B*g for a provably positive B, with one floordiv or mod
+// atom rewritten by k*(x // k) == x - x % k (prove.cpp).
+std::vector<Expr> division_variants(const EnvCore& env, Expr g);
+
 struct SymbolFacts {
   Range declared;                 // as given to new_symbol / set_range (bind checks it)
   Interval range;                 // narrowed by facts
@@ -85,6 +90,7 @@ struct EnvState {
   std::vector<Guard> guards;
   GuardPolicy policy = GuardPolicy::kRecord;
   mutable std::unordered_map<const Node*, Expr> simplify_memo;
+  mutable std::unordered_map<const Node*, int> proof_memo;  // g -> deepest depth that failed / -1: proven
 };
 
 // The analyzers over the state, each in its own file.
@@ -92,8 +98,18 @@ struct EnvCore : EnvState {
   Interval bounds(Expr e) const;          // bounds.cpp
   ModSet modular(Expr e) const;           // modular.cpp
   Expr simplify(Expr e) const;                    // simplify.cpp
-  Truth decide_nonneg(Expr g) const;              // decide.cpp: g >= 0 ?
-  Truth decide_zero(Expr d) const;                // decide.cpp: d == 0 ?
+  // decide.cpp: g >= 0 ? and d == 0 ?, with case splits nested up to split_depth.
+  static constexpr int kSplitDepth = 2;
+  Truth decide_nonneg(Expr g) const { return decide_nonneg_at(g, kSplitDepth); }
+  Truth decide_zero(Expr d) const { return decide_zero_at(d, kSplitDepth); }
+  Truth decide_nonneg_at(Expr g, int split_depth) const;
+  Truth decide_zero_at(Expr d, int split_depth) const;
+  // decide.cpp: is g >= 0 provable? depth 0: intervals, modular sets and the facts;
+  // depth >= 1 adds the algebraic strategies of prove.cpp, depth >= 2 the case splits.
+  bool proves_nonneg(Expr g, int depth) const;
+  bool proves_by_strategies(Expr g, int depth) const;   // prove.cpp
+  Truth decide_zero_by_cases(Expr d, int split_depth) const;    // prove.cpp
+  Truth decide_nonneg_by_cases(Expr g, int split_depth) const;  // prove.cpp
   Truth decide(const Cond& c) const;              // decide.cpp
   // facts.cpp: add one simplified fact; throw diag::Error "contradiction" when impossible.
   void add_fact(const Cond& c);
@@ -103,7 +119,10 @@ struct EnvCore : EnvState {
   void add_div(Expr e, ModSet s);
   void add_substitution(std::uint32_t id, Expr e);
   void narrow(std::uint32_t id, Interval r, ModSet s);
-  void facts_changed() const { simplify_memo.clear(); }
+  void facts_changed() const {
+    simplify_memo.clear();
+    proof_memo.clear();
+  }
 };
 
 }  // namespace symtrace::sym::detail

@@ -18,6 +18,13 @@ namespace {
 using detail::Interval;
 using detail::TermView;
 
+// Rewrites ask only the cheap proofs (no case splits): simplify runs inside decide.
+constexpr int kDepth = 1;
+
+bool provably_nonzero(const detail::EnvCore& env, Expr b) {
+  return env.proves_nonneg(b - Expr(1), kDepth) || env.proves_nonneg(-b - Expr(1), kDepth);
+}
+
 // Terms of `a` that are provably ≡ 0 (mod k) go to s, the others (and the constant) to u.
 struct Partition {
   Expr s, u;
@@ -116,15 +123,15 @@ Expr detail::EnvCore::simplify(Expr e) const {
         out = floordiv(a, b);
         break;
       }
-      if (!b.is_constant() && decide_zero(b) == Truth::kFalse) {
+      if (!b.is_constant() && provably_nonzero(*this, b)) {
         if (a == b) {
           out = Expr(1);
           break;
         }
         Expr q, r = a;
         if (auto s = split_by_monomial(a, b)) q = s->q, r = s->r;
-        if (r == Expr(0) || (decide_nonneg(b - 1) == Truth::kTrue && decide_nonneg(r) == Truth::kTrue &&
-            decide_nonneg(b - r - 1) == Truth::kTrue)) {
+        if (r == Expr(0) || (proves_nonneg(b - 1, kDepth) && proves_nonneg(r, kDepth) &&
+            proves_nonneg(b - r - 1, kDepth))) {
           out = q;  // r == 0, or 0 <= r < b
           break;
         }
@@ -152,11 +159,11 @@ Expr detail::EnvCore::simplify(Expr e) const {
         out = mod(a, b);
         break;
       }
-      if (!b.is_constant() && decide_zero(b) == Truth::kFalse) {
+      if (!b.is_constant() && provably_nonzero(*this, b)) {
         Expr r = a;
         if (auto s = split_by_monomial(a, b)) r = s->r;
-        if (r == Expr(0) || (decide_nonneg(b - 1) == Truth::kTrue && decide_nonneg(r) == Truth::kTrue &&
-            decide_nonneg(b - r - 1) == Truth::kTrue)) {
+        if (r == Expr(0) || (proves_nonneg(b - 1, kDepth) && proves_nonneg(r, kDepth) &&
+            proves_nonneg(b - r - 1, kDepth))) {
           out = r;
           break;
         }
@@ -170,10 +177,9 @@ Expr detail::EnvCore::simplify(Expr e) const {
     case ExprKind::kMax: {
       Expr a = simplify(kids[0]), b = simplify(kids[1]);
       const bool is_min = n->kind == ExprKind::kMin;
-      Truth le = decide_nonneg(b - a);  // a <= b
-      if (le == Truth::kTrue) {
+      if (proves_nonneg(b - a, kDepth)) {  // a <= b
         out = is_min ? a : b;
-      } else if (decide_nonneg(a - b) == Truth::kTrue) {
+      } else if (proves_nonneg(a - b, kDepth)) {
         out = is_min ? b : a;
       } else {
         out = is_min ? min(a, b) : max(a, b);
