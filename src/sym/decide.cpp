@@ -20,7 +20,6 @@ using detail::TermView;
 
 constexpr int kFactDepth = 3;     // at most this many facts combined
 constexpr int kFactVisits = 48;   // and this many candidate combinations tried
-constexpr int kProofDepth = 3;    // nesting of the algebraic strategies
 
 // c > 0 with h - c*f cancelling a monomial of h, if any.
 std::optional<std::int64_t> cancelling_multiple(Expr h, Expr f) {
@@ -89,18 +88,18 @@ bool EnvCore::proves_nonneg(Expr g, int depth) const {
   return ok;
 }
 
-Truth EnvCore::decide_nonneg_at(Expr g, int split_depth) const {
+Truth EnvCore::decide_nonneg(Expr g, Effort effort) const {
   g = simplify(g);
   if (auto c = g.constant()) return *c >= 0 ? Truth::kTrue : Truth::kFalse;
   const Interval b = tighten(bounds(g), modular(g));
   if (b.lo >= 0) return Truth::kTrue;
   if (b.hi < 0) return Truth::kFalse;
-  if (proves_nonneg(g, kProofDepth)) return Truth::kTrue;
-  if (proves_nonneg(-g - Expr(1), kProofDepth)) return Truth::kFalse;  // g <= -1
-  return decide_nonneg_by_cases(g, split_depth);
+  if (proves_nonneg(g, effort.proof_depth)) return Truth::kTrue;
+  if (proves_nonneg(-g - Expr(1), effort.proof_depth)) return Truth::kFalse;  // g <= -1
+  return decide_nonneg_by_cases(g, effort);
 }
 
-Truth EnvCore::decide_zero_at(Expr d, int split_depth) const {
+Truth EnvCore::decide_zero(Expr d, Effort effort) const {
   d = simplify(d);
   if (auto c = d.constant()) return *c == 0 ? Truth::kTrue : Truth::kFalse;
   const ModSet m = modular(d);
@@ -118,35 +117,35 @@ Truth EnvCore::decide_zero_at(Expr d, int split_depth) const {
   }
   for (Expr v : division_variants(*this, d))  // v == d or v == B*d with B > 0
     if (simplify(v) == Expr(0)) return Truth::kTrue;
-  if (proves_nonneg(d, kProofDepth) && proves_nonneg(-d, kProofDepth)) return Truth::kTrue;
-  if (proves_nonneg(d - Expr(1), kProofDepth) || proves_nonneg(-d - Expr(1), kProofDepth)) return Truth::kFalse;
-  return decide_zero_by_cases(d, split_depth);
+  if (proves_nonneg(d, effort.proof_depth) && proves_nonneg(-d, effort.proof_depth)) return Truth::kTrue;
+  if (proves_nonneg(d - Expr(1), effort.proof_depth) || proves_nonneg(-d - Expr(1), effort.proof_depth)) return Truth::kFalse;
+  return decide_zero_by_cases(d, effort);
 }
 
-Truth EnvCore::decide(const Cond& c) const {
+Truth EnvCore::decide(const Cond& c, Effort effort) const {
   switch (c.op()) {
     case CondOp::kTrue: return Truth::kTrue;
     case CondOp::kFalse: return Truth::kFalse;
-    case CondOp::kNot: return truth_not(decide(c.operands()[0]));
+    case CondOp::kNot: return truth_not(decide(c.operands()[0], effort));
     case CondOp::kAnd: {
-      const Truth a = decide(c.operands()[0]);
-      return a == Truth::kFalse ? a : truth_and(a, decide(c.operands()[1]));
+      const Truth a = decide(c.operands()[0], effort);
+      return a == Truth::kFalse ? a : truth_and(a, decide(c.operands()[1], effort));
     }
     case CondOp::kOr: {
-      const Truth a = decide(c.operands()[0]);
-      return a == Truth::kTrue ? a : truth_or(a, decide(c.operands()[1]));
+      const Truth a = decide(c.operands()[0], effort);
+      return a == Truth::kTrue ? a : truth_or(a, decide(c.operands()[1], effort));
     }
     default: break;
   }
   try {
     const Expr a = c.lhs(), b = c.rhs();
     switch (c.op()) {
-      case CondOp::kEq: return decide_zero(a - b);
-      case CondOp::kNe: return truth_not(decide_zero(a - b));
-      case CondOp::kLe: return decide_nonneg(b - a);
-      case CondOp::kLt: return decide_nonneg(b - a - Expr(1));
-      case CondOp::kGe: return decide_nonneg(a - b);
-      case CondOp::kGt: return decide_nonneg(a - b - Expr(1));
+      case CondOp::kEq: return decide_zero(a - b, effort);
+      case CondOp::kNe: return truth_not(decide_zero(a - b, effort));
+      case CondOp::kLe: return decide_nonneg(b - a, effort);
+      case CondOp::kLt: return decide_nonneg(b - a - Expr(1), effort);
+      case CondOp::kGe: return decide_nonneg(a - b, effort);
+      case CondOp::kGt: return decide_nonneg(a - b - Expr(1), effort);
       default: break;
     }
   } catch (const diag::Error& e) {

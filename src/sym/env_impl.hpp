@@ -55,6 +55,15 @@ Interval tighten(Interval b, ModSet s);
 Expr primitive_part(Expr d);
 
 struct EnvCore;
+
+// How hard decide() tries: the nesting of the algebraic strategies (prove.cpp) and of
+// case splits. assume() checks new facts with the quick effort.
+struct Effort {
+  int proof_depth;
+  int split_depth;
+};
+inline constexpr Effort kFullEffort{3, 2};
+inline constexpr Effort kQuickEffort{1, 0};
 // Forms of g equal to g, or to B*g for a provably positive B, with one floordiv or mod
 // atom rewritten by k*(x // k) == x - x % k (prove.cpp).
 std::vector<Expr> division_variants(const EnvCore& env, Expr g);
@@ -98,19 +107,16 @@ struct EnvCore : EnvState {
   Interval bounds(Expr e) const;          // bounds.cpp
   ModSet modular(Expr e) const;           // modular.cpp
   Expr simplify(Expr e) const;                    // simplify.cpp
-  // decide.cpp: g >= 0 ? and d == 0 ?, with case splits nested up to split_depth.
-  static constexpr int kSplitDepth = 2;
-  Truth decide_nonneg(Expr g) const { return decide_nonneg_at(g, kSplitDepth); }
-  Truth decide_zero(Expr d) const { return decide_zero_at(d, kSplitDepth); }
-  Truth decide_nonneg_at(Expr g, int split_depth) const;
-  Truth decide_zero_at(Expr d, int split_depth) const;
+  // decide.cpp: g >= 0 ? and d == 0 ?, trying as hard as `effort` says.
+  Truth decide_nonneg(Expr g, Effort effort = kFullEffort) const;
+  Truth decide_zero(Expr d, Effort effort = kFullEffort) const;
   // decide.cpp: is g >= 0 provable? depth 0: intervals, modular sets and the facts;
   // depth >= 1 adds the algebraic strategies of prove.cpp, depth >= 2 the case splits.
   bool proves_nonneg(Expr g, int depth) const;
   bool proves_by_strategies(Expr g, int depth) const;   // prove.cpp
-  Truth decide_zero_by_cases(Expr d, int split_depth) const;    // prove.cpp
-  Truth decide_nonneg_by_cases(Expr g, int split_depth) const;  // prove.cpp
-  Truth decide(const Cond& c) const;              // decide.cpp
+  Truth decide_zero_by_cases(Expr d, Effort effort) const;    // prove.cpp
+  Truth decide_nonneg_by_cases(Expr g, Effort effort) const;  // prove.cpp
+  Truth decide(const Cond& c, Effort effort = kFullEffort) const;  // decide.cpp
   // facts.cpp: add one simplified fact; throw diag::Error "contradiction" when impossible.
   void add_fact(const Cond& c);
   void add_zero(Expr d);

@@ -306,12 +306,14 @@ Truth by_cases(const EnvCore& env, Expr g, int depth, Goal&& goal) {
 
 }  // namespace
 
-Truth EnvCore::decide_nonneg_by_cases(Expr g, int depth) const {
-  return by_cases(*this, g, depth, [&](const EnvCore& c) { return c.decide_nonneg_at(g, depth - 1); });
+Truth EnvCore::decide_nonneg_by_cases(Expr g, Effort effort) const {
+  const Effort inner{effort.proof_depth, effort.split_depth - 1};
+  return by_cases(*this, g, effort.split_depth, [&](const EnvCore& c) { return c.decide_nonneg(g, inner); });
 }
 
-Truth EnvCore::decide_zero_by_cases(Expr d, int depth) const {
-  return by_cases(*this, d, depth, [&](const EnvCore& c) { return c.decide_zero_at(d, depth - 1); });
+Truth EnvCore::decide_zero_by_cases(Expr d, Effort effort) const {
+  const Effort inner{effort.proof_depth, effort.split_depth - 1};
+  return by_cases(*this, d, effort.split_depth, [&](const EnvCore& c) { return c.decide_zero(d, inner); });
 }
 
 }  // namespace symtrace::sym::detail

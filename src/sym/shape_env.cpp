@@ -105,7 +105,9 @@ void transaction(detail::EnvCore& impl, F&& f) {
 }  // namespace
 
 void ShapeEnv::assume(const Cond& fact) {
-  const Truth t = impl_->decide(fact);
+  // A quick decision: enough to skip facts already known and to catch most
+  // contradictions; add_fact() catches the ones it meets (empty ranges, residues).
+  const Truth t = impl_->decide(fact, detail::kQuickEffort);
   if (t == Truth::kFalse)
     fail_fact(*this, fact, "contradiction", fmt::format("the assumption {} is false under the facts already known", fact.str()));
   impl_->assumed.push_back(fact);

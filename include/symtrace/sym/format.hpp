@@ -1,6 +1,9 @@
-// fmt formatters for Expr, SymInt, Cond, Truth and Range:  fmt::format("{}", n * 4 + 1).
-// A separate header so the rest of sym's public headers stay free of fmt.
+// fmt formatters for Expr, SymInt, Cond, Truth and Range:  fmt::format("{}", n * 4 + 1),
+// and ostream << for the same types (GoogleTest prints values with it).
+// A separate header so the rest of sym's public headers stay free of fmt and iostreams.
 #pragma once
+
+#include <ostream>
 
 #include <fmt/format.h>
 
@@ -43,3 +46,11 @@ struct fmt::formatter<symtrace::sym::Range> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(r.str(), ctx);
   }
 };
+
+namespace symtrace::sym {
+inline std::ostream& operator<<(std::ostream& os, const Expr& e) { return os << e.str(); }
+inline std::ostream& operator<<(std::ostream& os, const SymInt& e) { return os << e.str(); }
+inline std::ostream& operator<<(std::ostream& os, const Cond& c) { return os << c.str(); }
+inline std::ostream& operator<<(std::ostream& os, Truth t) { return os << truth_name(t); }
+inline std::ostream& operator<<(std::ostream& os, const Range& r) { return os << r.str(); }
+}  // namespace symtrace::sym
