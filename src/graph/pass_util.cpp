@@ -120,4 +120,30 @@ bool same_dim(const Graph& g, const sym::SymInt& a, const sym::SymInt& b, bool& 
   return t == sym::Truth::kTrue;
 }
 
+// A guard equating two different dims ("N == K") recorded while preparing weights means
+// the step chose a layout by comparing shapes — wrong whenever the dims coincide.
+void check_layout_by_shape(Graph& g, NodeId id, const std::string& step, std::size_t g0,
+                           std::size_t g1) {
+  for (std::size_t k = g0; k < g1; ++k) {
+    const sym::Guard& guard = g.env().guards()[k];
+    const sym::Cond& c = guard.cond;
+    if (c.op() != sym::CondOp::kEq && c.op() != sym::CondOp::kNe) continue;
+    sym::Expr diff = c.lhs() - c.rhs();
+    if (diff.free_symbols().size() < 2) continue;
+    Finding f;
+    f.node = id;
+    f.pass = "prepare";
+    f.diag.code = "layout";
+    f.diag.message =
+        fmt::format("{} decides a layout by comparing shapes: it needs `{}`", step, c.str());
+    f.diag.hint = "layout is decided by the tag (NK / KN), never by shape: shapes cannot tell "
+                  "[N, K] from [K, N] when N == K (OPS.md §0 weight layout rule, §14.3)";
+    f.diag.expected = "a decision by layout tag";
+    f.diag.got = fmt::format("guard {}", c.str());
+    f.diag.proven = false;
+    for (std::string& line : g.env().provenance_notes(diff)) f.diag.notes.push_back(std::move(line));
+    g.add_finding(std::move(f));
+  }
+}
+
 }  // namespace symtrace::graph

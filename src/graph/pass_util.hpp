@@ -38,6 +38,11 @@ Applicability decide_rule(Graph& g, NodeId id, const op::Variant& v,
 void orphan_guards_finding(Graph& g, NodeId id, const std::string& variant, std::size_t g0,
                            std::size_t g1);
 
+// A guard equating two different dims ("N == K") recorded by a prepare step (guards
+// [g0, g1)) means it chose a layout by comparing shapes: a "layout" error on node `id`.
+void check_layout_by_shape(Graph& g, NodeId id, const std::string& step, std::size_t g0,
+                           std::size_t g1);
+
 // Provenance lines for every symbol of the given shapes.
 std::vector<std::string> provenance(const Graph& g, std::initializer_list<const SymShape*> shapes);
 

@@ -24,29 +24,6 @@ Finding prepare_finding(NodeId id, std::string code, diag::Severity sev, std::st
   return f;
 }
 
-// A guard equating two different dims ("N == K") recorded while preparing weights means
-// the step chose a layout by comparing shapes — wrong whenever the dims coincide.
-void check_layout_by_shape(Graph& g, NodeId id, const std::string& step, std::size_t g0,
-                           std::size_t g1) {
-  for (std::size_t k = g0; k < g1; ++k) {
-    const sym::Guard& guard = g.env().guards()[k];
-    const sym::Cond& c = guard.cond;
-    if (c.op() != sym::CondOp::kEq && c.op() != sym::CondOp::kNe) continue;
-    sym::Expr diff = c.lhs() - c.rhs();
-    if (diff.free_symbols().size() < 2) continue;
-    Finding f = prepare_finding(
-        id, "layout", diag::Severity::kError,
-        fmt::format("{} decides a layout by comparing shapes: it needs `{}`", step, c.str()),
-        "layout is decided by the tag (NK / KN), never by shape: shapes cannot tell [N, K] "
-        "from [K, N] when N == K (OPS.md §0 weight layout rule, §14.3)");
-    f.diag.expected = "a decision by layout tag";
-    f.diag.got = fmt::format("guard {}", c.str());
-    f.diag.proven = false;
-    for (std::string& line : g.env().provenance_notes(diff)) f.diag.notes.push_back(std::move(line));
-    g.add_finding(std::move(f));
-  }
-}
-
 }  // namespace
 
 void prepare(Graph& g) {

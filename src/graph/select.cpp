@@ -17,8 +17,10 @@ struct Claim {
 };
 
 // Judges one variant for a node. Returns kTrue with no reason when it applies.
+// `prepare_guards` receives the range of env guards its prepare step recorded.
 Applicability judge(Graph& g, NodeId id, std::size_t vi, const std::vector<op::Value>& args,
-                    const std::map<NodeId, Claim>& claims, const SelectOptions& options) {
+                    const std::map<NodeId, Claim>& claims, const SelectOptions& options,
+                    std::pair<std::size_t, std::size_t>& prepare_guards) {
   Graph::Impl& im = impl_of(g);
   const Node& n = im.node(id);
   const op::OpDef& def = *n.op;
@@ -42,7 +44,10 @@ Applicability judge(Graph& g, NodeId id, std::size_t vi, const std::vector<op::V
   if (v.prepare) {
     if (auto why = prepare_inputs_problem(g, id, *v.prepare)) return Applicability::no(*why);
     judged = args;
-    if (auto why = apply_prepare_fake(g, id, v, judged)) return Applicability::no(*why);
+    prepare_guards.first = g.env().guards().size();
+    auto why = apply_prepare_fake(g, id, v, judged);
+    prepare_guards.second = g.env().guards().size();
+    if (why) return Applicability::no(*why);
     metas = &judged;
   }
   return decide_rule(g, id, v, *metas);
@@ -85,7 +90,8 @@ void select_kernels(Graph& g, const SelectOptions& options) {
     for (std::size_t vi = 0; vi < def.variants.size(); ++vi) {
       im.claim_guards(kNoNode);
       const std::size_t g0 = g.env().guards().size();
-      Applicability a = judge(g, id, vi, args, claims, options);
+      std::pair<std::size_t, std::size_t> prepare_guards{0, 0};
+      Applicability a = judge(g, id, vi, args, claims, options, prepare_guards);
       const std::size_t g1 = g.env().guards().size();
       im.claim_guards(id);
       if (a.truth == sym::Truth::kTrue) {
@@ -93,6 +99,8 @@ void select_kernels(Graph& g, const SelectOptions& options) {
         s.variant = static_cast<std::int16_t>(vi);
         for (std::size_t k = g0; k < g1; ++k) s.guards.push_back(static_cast<std::uint32_t>(k));
         claim(id, static_cast<int>(vi));
+        check_layout_by_shape(g, id, prepare_label(def, static_cast<int>(vi)), prepare_guards.first,
+                              prepare_guards.second);
         break;
       }
       s.rejected.push_back(Rejection{static_cast<std::uint16_t>(vi), a.truth, std::move(a.reason)});
