@@ -90,7 +90,7 @@ void check_kernel(Graph& g, NodeId id) {
     f.diag.got = fmt::format("{} {}", now.str(), tensor::scale_format_name(now.scale_fmt));
     f.diag.hint = "kernel selection and the prepare step that rewrote this parameter disagree; "
                   "choose kernels that read the same prepared format (OPS.md §14.6)";
-    f.related = {rec->by, in.value.node};
+    f.related = {std::min(rec->by, in.value.node), std::max(rec->by, in.value.node)};
     g.add_finding(std::move(f));
   }
   if (vi < 0) return;
