@@ -108,7 +108,8 @@ Expr min_max(ExprKind kind, Expr a, Expr b) {
     const std::int64_t c = std::min(va.c0(), vb.c0());
     if (c != 0) return min_max(kind, a - Expr(c), b - Expr(c)) + Expr(c);
   }
-  if (detail::compare(a, b) > 0) std::swap(a, b);
+  // Operands in structural order, except that a constant goes last: min(a, 10).
+  if (a.is_constant() || (!b.is_constant() && detail::compare(a, b) > 0)) std::swap(a, b);
   return Expr(detail::intern(kind, 0, std::array{a, b}));
 }
 }  // namespace

@@ -113,7 +113,8 @@ void verify(Expr e) {
     case ExprKind::kMin:
     case ExprKind::kMax:
       if (kids.size() != 2) bad("min/max needs two operands");
-      if (compare(kids[0], kids[1]) >= 0) bad("operands out of order");
+      if (kids[0].is_constant() || (!kids[1].is_constant() && compare(kids[0], kids[1]) >= 0))
+        bad("operands out of order");
       break;
   }
 }
