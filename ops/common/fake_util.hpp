@@ -12,6 +12,7 @@
 
 #include <symtrace/diag/diagnostic.hpp>
 #include <symtrace/op/op_def.hpp>
+#include <symtrace/op/registry.hpp>
 #include <symtrace/sym/shape_env.hpp>
 #include <symtrace/tensor/tensor_meta.hpp>
 
@@ -19,6 +20,7 @@ namespace symtrace::ops {
 
 using sym::SymInt;
 using tensor::DType;
+using tensor::Tensor;
 using tensor::SymShape;
 using tensor::TensorMeta;
 

@@ -1,0 +1,77 @@
+#include "ops/common/unary_op.hpp"
+
+#include <fmt/format.h>
+
+#include "ops/common/samples.hpp"
+
+namespace symtrace::ops {
+namespace {
+
+using Result = UnarySpec::Result;
+
+DType result_dtype(const UnarySpec& s, std::string_view op, DType d) {
+  if (d == DType::kBool && !s.bool_error.empty()) raise(op, {"dtype", "self", "a non-bool dtype", "bool", s.bool_error});
+  const bool floating = ew::is_floating(d);
+  if (!floating && !ew::is_integral(d) && d != DType::kBool)
+    raise(op, {"dtype", "self", "a float or integer dtype", std::string(tensor::name(d)),
+               fmt::format("{} does not apply to {} (a scale or packed format)", op, tensor::name(d))});
+  switch (s.result) {
+    case Result::kSame: return d;
+    case Result::kFloat: return floating ? d : DType::kF32;
+    case Result::kFloatOnly:
+      if (!floating)
+        raise(op, {"dtype", "self", "a floating-point dtype", std::string(tensor::name(d)),
+                   fmt::format("{} expects a floating-point tensor, got {}", op, tensor::name(d))});
+      return d;
+  }
+  return d;
+}
+
+std::vector<op::Sample> make_samples(const UnarySpec& s, std::uint64_t seed) {
+  using samples::Layout;
+  std::vector<op::Sample> out;
+  for (const tensor::Shape& lead : samples::leading_shapes())
+    for (DType d : {DType::kF32, DType::kBF16})
+      out.push_back({samples::label(std::string(tensor::name(d)), lead),
+                     {samples::random(samples::append(lead, 19), d, seed++, -6.f, 6.f)}});
+  for (Layout l : {Layout::kTransposed, Layout::kStrided, Layout::kExpanded})
+    out.push_back({std::string(samples::layout_name(l)), {samples::random_layout({5, 3}, DType::kF16, seed++, l, -4.f, 4.f)}});
+  const bool ints_ok = s.result != Result::kFloatOnly;
+  out.push_back({"i32", {samples::random({7}, DType::kI32, seed++, -50.f, 50.f)}, !ints_ok});
+  out.push_back({"bool", {samples::random({7}, DType::kBool, seed++)}, !ints_ok || !s.bool_error.empty()});
+  out.push_back({"f64_scalar", {samples::random({}, DType::kF64, seed++, -3.f, 3.f)}});
+  out.push_back({"e8m0_refused", {Tensor::zeros({3}, DType::kF8E8M0FNU)}, true});
+  if (s.extra_samples)
+    for (op::Sample& x : s.extra_samples(seed)) out.push_back(std::move(x));
+  return out;
+}
+
+}  // namespace
+
+void register_unary(op::Registry& r, const UnarySpec& spec) {
+  const auto s = std::make_shared<const UnarySpec>(spec);
+  op::OpDef def{.name = spec.name,
+                .schema = op::Schema::parse(spec.name + "(Tensor self" + spec.extra_args + ") -> Tensor")};
+  def.doc = spec.doc;
+  def.constraints = {"C1: self's dtype suits the op"};
+  def.fake = [s](const op::Args& a, op::FakeContext& cx) -> op::Outputs {
+    const TensorMeta& x = a.meta("self");
+    if (s->check) s->check(a, cx.op);
+    return {TensorMeta::contiguous(x.sizes, result_dtype(*s, cx.op, x.dtype), x.device)};
+  };
+  def.reference = [s](const op::Args& a, op::KernelContext& cx) -> op::Outputs {
+    const Tensor& x = a.tensor("self");
+    if (s->check) s->check(a, s->name);
+    const DType d = result_dtype(*s, s->name, x.dtype());
+    const auto f = s->f64(a);
+    const auto g = s->i64;
+    const Tensor ins[] = {x};
+    return {ew::map_ref(
+        ins, d, cx, [&f](std::span<const double> v) { return f(v[0]); },
+        [g](std::span<const std::int64_t> v) { return g ? g(v[0]) : v[0]; }, s->name)};
+  };
+  def.samples = [s](std::uint64_t seed) { return make_samples(*s, seed); };
+  r.add(std::move(def));
+}
+
+}  // namespace symtrace::ops
