@@ -16,26 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "tensor/convert_kernels.hpp"
+#include "tests/tensor/isa_scope.hpp"
 
 namespace symtrace::tensor {
 namespace {
 
-class IsaScope {
- public:
-  explicit IsaScope(const char* isa) {
-    if (const char* old = std::getenv("SYMTRACE_ISA")) old_ = old;
-    setenv("SYMTRACE_ISA", isa, 1);
-  }
-  ~IsaScope() {
-    if (old_.empty()) unsetenv("SYMTRACE_ISA");
-    else setenv("SYMTRACE_ISA", old_.c_str(), 1);
-  }
+using testing::IsaScope;
+using testing::kIsas;
 
- private:
-  std::string old_;
-};
-
-constexpr const char* kIsas[] = {"scalar", "avx2", "avx512"};
 
 std::uint64_t mix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;

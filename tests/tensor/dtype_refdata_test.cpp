@@ -16,6 +16,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/tensor/isa_scope.hpp"
+
 namespace symtrace::tensor {
 namespace {
 
@@ -72,20 +74,8 @@ std::string hex(std::uint32_t v) {
 }
 
 // Restores SYMTRACE_ISA when a test that forces a path ends.
-class IsaScope {
- public:
-  explicit IsaScope(const char* isa) {
-    if (const char* old = std::getenv("SYMTRACE_ISA")) old_ = old;
-    setenv("SYMTRACE_ISA", isa, 1);
-  }
-  ~IsaScope() {
-    if (old_.empty()) unsetenv("SYMTRACE_ISA");
-    else setenv("SYMTRACE_ISA", old_.c_str(), 1);
-  }
-
- private:
-  std::string old_;
-};
+using testing::IsaScope;
+using testing::kIsas;
 
 TEST(DTypeRefdata, DecodeEveryBitPattern) {
   int checked = 0;
@@ -161,7 +151,7 @@ TEST(DTypeRefdata, EncodeBf16AndF16WithRoundTrip) {
 // The bulk path on each ISA, on the same inputs (odd count, so every tail path runs too).
 TEST(DTypeRefdata, BulkConvertMatchesTablesOnEveryIsa) {
   const std::vector<float> xs = inputs();
-  for (const char* isa : {"scalar", "avx2", "avx512"}) {
+  for (const char* isa : kIsas) {
     IsaScope scope(isa);
     int checked = 0;
     for (const auto& [fmt, cols] : tables().at("encode").as_object()) {
