@@ -55,13 +55,6 @@ std::string outputs_str(const Node& n) {
   return fmt::format("({})", fmt::join(parts, ", "));
 }
 
-std::string tags(const TensorMeta& m) {
-  std::string s;
-  if (m.layout != WeightLayout::kNone) s += fmt::format(" {}", tensor::weight_layout_name(m.layout));
-  if (m.scale_fmt != ScaleFormat::kNone) s += fmt::format(" {}", tensor::scale_format_name(m.scale_fmt));
-  return s;
-}
-
 // Highest severity of the findings on a node (kNote + 1: none).
 int worst(const Graph& g, NodeId id) {
   int w = static_cast<int>(diag::Severity::kNote) + 1;
@@ -115,8 +108,7 @@ std::string dump(const Graph& g, const ExportOptions& o) {
         break;
       case NodeKind::kParameter: {
         const ParamInfo* p = g.param(id);
-        line = fmt::format("%{} = parameter {} : {}{}", id, g.name(id), n.outputs[0].meta.str(),
-                           tags(n.outputs[0].meta));
+        line = fmt::format("%{} = parameter {} : {}", id, g.name(id), n.outputs[0].meta.str());
         if (p->role != ParamRole::kOther) line += fmt::format("  ({}", param_role_name(p->role));
         if (p->weight != kNoNode) line += fmt::format(" of %{}", p->weight);
         if (p->granularity != Granularity::kNone)
@@ -127,8 +119,8 @@ std::string dump(const Graph& g, const ExportOptions& o) {
         break;
       }
       default:
-        line = fmt::format("%{} = {} {} : {}{}", id, node_kind_name(n.kind), g.name(id),
-                           n.outputs[0].meta.str(), tags(n.outputs[0].meta));
+        line = fmt::format("%{} = {} {} : {}", id, node_kind_name(n.kind), g.name(id),
+                           n.outputs[0].meta.str());
     }
     if (n.poisoned) line += "  !poisoned";
     if (n.dead) line += "  !dead";
@@ -152,7 +144,7 @@ std::string to_dot(const Graph& g, const ExportOptions& o) {
     } else {
       label = fmt::format("{} {}", node_kind_name(n.kind), g.name(id));
       if (n.kind != NodeKind::kOutput)
-        label += fmt::format("\n{}{}", n.outputs[0].meta.str(), tags(n.outputs[0].meta));
+        label += fmt::format("\n{}", n.outputs[0].meta.str());
       attrs = n.kind == NodeKind::kParameter ? ", shape=note" : ", shape=ellipse";
     }
     const int w = worst(g, id);

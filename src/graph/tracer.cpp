@@ -171,6 +171,14 @@ std::vector<Traced> Tracer::call_all(std::string_view op_name, std::vector<Arg> 
   std::vector<Attr> attrs;
   FakeOutcome outcome;
   if (!error) {
+    if (poisoned) {
+      outcome.ports = poisoned_ports(def);
+    } else {
+      im.claim_guards(kNoNode);
+      outcome = run_fake(def, bound, env());
+      error = std::move(outcome.error);
+    }
+    // The non-tensor arguments stay on the node (after the fake has read them).
     for (std::size_t k = 0; k < bound.size(); ++k) {
       const op::ArgType t = schema.args[k].type;
       if (t == op::ArgType::kTensor) continue;
@@ -180,13 +188,6 @@ std::vector<Traced> Tracer::call_all(std::string_view op_name, std::vector<Arg> 
       }
       if (!v2::holds_alternative<op::None>(bound[k]))
         attrs.push_back(Attr{static_cast<std::uint16_t>(k), std::move(bound[k])});
-    }
-    if (poisoned) {
-      outcome.ports = poisoned_ports(def);
-    } else {
-      im.claim_guards(kNoNode);
-      outcome = run_fake(def, bound, env());
-      error = std::move(outcome.error);
     }
   } else {
     inputs.clear();  // arguments that did not bind cannot be wired to the schema
