@@ -284,6 +284,18 @@ void write_f64(Tensor& out, std::span<const double> values) {
   }
 }
 
+double round_to(DType d, double v) {
+  switch (d) {
+    case DType::kF32: return static_cast<float>(v);
+    case DType::kBF16: return elem::bf16_to_f32(elem::f32_to_bf16(to_f32_odd(v)));
+    case DType::kF16: return elem::f16_to_f32(elem::f32_to_f16(to_f32_odd(v)));
+    case DType::kF64: return v;
+    default:
+      if (is_float(d)) return tensor::decode(d, tensor::encode(d, to_f32_odd(v), tensor::Rounding::kRaw));
+      return v;
+  }
+}
+
 double ulp(DType dtype, double v) {
   const double a = std::fabs(v);
   int mant = 0, min_exp = 0;  // mantissa bits, exponent of the smallest normal

@@ -115,6 +115,10 @@ inline double f32_sum_bound(std::int64_t K, double abs_sum) {
   return static_cast<double>(K + 2) * 0x1p-24 * abs_sum;
 }
 
+// v rounded once to dtype d and read back (f32/bf16/f16/fp8 nearest even; f64 unchanged),
+// for references that state an intermediate rounding (OPS.md §11.2 rms_norm).
+double round_to(DType d, double v);
+
 // Samples: a tensor of the given sizes filled with seeded values in [lo, hi), optionally a
 // non-contiguous view (the last two dims transposed in memory, or an every-other-row slice).
 enum class Layout { kContiguous, kTransposedLast2, kStridedRows };
