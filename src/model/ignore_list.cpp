@@ -2,6 +2,7 @@
 // anchored at the start only), globs, transformers' prefix-or-suffix rule, and the expansion
 // of fused modules into their checkpoint parts (OPS.md §12.4).
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <unordered_map>
@@ -18,13 +19,15 @@ namespace {
 // Patterns come from config files; bound them so a hostile config cannot make std::regex
 // (a backtracking matcher) recurse without limit.
 inline constexpr std::size_t kMaxPatternLength = 512;
+inline constexpr std::size_t kMaxCachedPatterns = 4096;
 
-const std::regex& compiled(std::string_view pattern) {
+// Shared ownership: a caller keeps its regex even if another thread clears the cache.
+std::shared_ptr<const std::regex> compiled(std::string_view pattern) {
   static std::mutex mu;
-  static std::unordered_map<std::string, std::unique_ptr<std::regex>> cache;
+  static std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache;
   std::lock_guard lock(mu);
   auto it = cache.find(std::string(pattern));
-  if (it != cache.end()) return *it->second;
+  if (it != cache.end()) return it->second;
   if (pattern.size() > kMaxPatternLength) {
     diag::Diagnostic d;
     d.code = "config-value";
@@ -33,9 +36,11 @@ const std::regex& compiled(std::string_view pattern) {
                             pattern.size(), kMaxPatternLength);
     throw diag::Error(std::move(d));
   }
+  // A config holds a handful of patterns; bound the cache for processes that read many.
+  if (cache.size() >= kMaxCachedPatterns) cache.clear();
   try {
-    auto re = std::make_unique<std::regex>(std::string(pattern), std::regex::ECMAScript);
-    return *cache.emplace(std::string(pattern), std::move(re)).first->second;
+    auto re = std::make_shared<const std::regex>(std::string(pattern), std::regex::ECMAScript);
+    return cache.emplace(std::string(pattern), std::move(re)).first->second;
   } catch (const std::regex_error& e) {
     diag::Diagnostic d;
     d.code = "config-value";
@@ -56,8 +61,8 @@ std::string_view last_component(std::string_view name) {
 }  // namespace
 
 bool regex_match_prefix(std::string_view pattern, std::string_view name) {
-  const std::regex& re = compiled(pattern);
-  return std::regex_search(name.begin(), name.end(), re, std::regex_constants::match_continuous);
+  const auto re = compiled(pattern);
+  return std::regex_search(name.begin(), name.end(), *re, std::regex_constants::match_continuous);
 }
 
 bool glob_match(std::string_view p, std::string_view s) {
