@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <queue>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -61,6 +60,50 @@ std::pair<sym::Expr, std::int64_t> size_class(sym::Expr bytes, std::int64_t alig
   return {sym::ceildiv(bytes, align), align};
 }
 
+// Packs one size class with integer offsets (in class units): greedy by size, each buffer
+// at the smallest gap that fits among the placed buffers live at the same time (TFLite's
+// "greedy by size" offset planner). Returns the region size. Overlaps are found through
+// buckets by first step; buffers longer than kShort steps are few (outputs, residual
+// streams) and are checked one by one.
+std::int64_t pack(std::vector<Buffer>& buffers, std::vector<std::uint32_t>& list) {
+  constexpr std::uint32_t kShort = 32;
+  std::stable_sort(list.begin(), list.end(), [&](std::uint32_t a, std::uint32_t b) {
+    if (buffers[a].units != buffers[b].units) return buffers[a].units > buffers[b].units;
+    return buffers[a].first < buffers[b].first;
+  });
+  std::uint32_t steps = 0;
+  for (std::uint32_t b : list) steps = std::max(steps, buffers[b].first + 1);
+  std::vector<std::vector<std::uint32_t>> by_first(steps);
+  std::vector<std::uint32_t> long_lived;
+  std::vector<std::pair<std::int64_t, std::int64_t>> taken;  // (offset, end) of overlapping
+  std::int64_t top = 0;
+  for (std::uint32_t b : list) {
+    Buffer& buf = buffers[b];
+    taken.clear();
+    auto consider = [&](std::uint32_t o) {
+      const Buffer& p = buffers[o];
+      if (p.first <= buf.last && buf.first <= p.last) taken.emplace_back(p.slot, p.slot + p.units);
+    };
+    for (std::uint32_t o : long_lived) consider(o);
+    const std::uint32_t from = buf.first > kShort ? buf.first - kShort : 0;
+    const std::uint32_t to = std::min(buf.last, steps - 1);
+    for (std::uint32_t s = from; s <= to; ++s)
+      for (std::uint32_t o : by_first[s]) consider(o);
+    std::sort(taken.begin(), taken.end());
+    std::int64_t best = -1, best_gap = 0, at = 0;
+    for (const auto& [off, end] : taken) {
+      const std::int64_t gap = off - at;
+      if (gap >= buf.units && (best < 0 || gap < best_gap)) best = at, best_gap = gap;
+      at = std::max(at, end);
+    }
+    buf.slot = best >= 0 ? best : at;
+    top = std::max(top, buf.slot + buf.units);
+    if (buf.last - buf.first > kShort) long_lived.push_back(b);
+    else by_first[buf.first].push_back(b);
+  }
+  return top;
+}
+
 }  // namespace
 
 std::int32_t MemoryPlan::buffer_of(ValueRef v) const {
@@ -78,6 +121,21 @@ MemoryPlan plan_memory(const Graph& g, const PlanOptions& options) {
     plan_error(g, kNoNode, fmt::format("alignment {} is not a power of two", options.alignment));
   MemoryPlan mp;
   mp.alignment = options.alignment;
+  mp.fixed = options.fixed;
+  std::vector<std::optional<std::int64_t>> fixed_by_id;
+  for (const auto& [name, value] : options.fixed)
+    if (auto s = g.env().find_symbol(name)) {
+      const std::uint32_t id = s->symbol_id();
+      if (fixed_by_id.size() <= id) fixed_by_id.resize(id + 1);
+      fixed_by_id[id] = value;
+    }
+  auto specialize = [&](sym::Expr e) {
+    if (fixed_by_id.empty()) return e;
+    return sym::substitute(e, [&](std::uint32_t id) -> std::optional<sym::Expr> {
+      if (id < fixed_by_id.size() && fixed_by_id[id]) return sym::Expr(*fixed_by_id[id]);
+      return std::nullopt;
+    });
+  };
   const std::size_t n = g.size();
   mp.port_base.resize(n + 1);
   for (NodeId id = 0; id < n; ++id)
@@ -110,7 +168,7 @@ MemoryPlan plan_memory(const Graph& g, const PlanOptions& options) {
         continue;
       }
       const TensorMeta& m = node.outputs[p].meta;
-      sym::Expr b = value_bytes(m);
+      sym::Expr b = specialize(value_bytes(m));
       for (std::uint32_t s : b.free_symbols())
         if (g.env().info(s).kind == sym::SymbolKind::kUnbacked)
           plan_error(g, id, fmt::format("output {} has a data-dependent size {}; ops size their "
@@ -211,56 +269,8 @@ MemoryPlan plan_memory(const Graph& g, const PlanOptions& options) {
     members[it->second].push_back(static_cast<std::uint32_t>(b));
   }
   mp.class_units.assign(mp.classes.size(), 0);
-  for (std::size_t c = 0; c < mp.classes.size(); ++c) {
-    std::vector<std::uint32_t>& list = members[c];
-    std::stable_sort(list.begin(), list.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return mp.buffers[a].first < mp.buffers[b].first;
-    });
-    std::map<std::int64_t, std::int64_t> free;  // offset -> units
-    std::int64_t top = 0;
-    using Live = std::pair<std::uint32_t, std::uint32_t>;  // (last, buffer)
-    std::priority_queue<Live, std::vector<Live>, std::greater<>> live;
-    auto release = [&](const Buffer& b) {
-      auto [it, ok] = free.emplace(b.slot, b.units);
-      if (auto next = std::next(it); next != free.end() && it->first + it->second == next->first) {
-        it->second += next->second;
-        free.erase(next);
-      }
-      if (it != free.begin()) {
-        auto prev = std::prev(it);
-        if (prev->first + prev->second == it->first) {
-          prev->second += it->second;
-          free.erase(it);
-        }
-      }
-    };
-    for (std::uint32_t b : list) {
-      Buffer& buf = mp.buffers[b];
-      while (!live.empty() && live.top().first < buf.first) {
-        release(mp.buffers[live.top().second]);
-        live.pop();
-      }
-      auto best = free.end();
-      for (auto it = free.begin(); it != free.end(); ++it)
-        if (it->second >= buf.units && (best == free.end() || it->second < best->second)) best = it;
-      if (best != free.end()) {
-        buf.slot = best->first;
-        const std::int64_t rest = best->second - buf.units, at = best->first + buf.units;
-        free.erase(best);
-        if (rest > 0) free.emplace(at, rest);
-      } else if (!free.empty() && std::prev(free.end())->first + std::prev(free.end())->second == top) {
-        auto last = std::prev(free.end());  // grow the block that ends at the top
-        buf.slot = last->first;
-        top = buf.slot + buf.units;
-        free.erase(last);
-      } else {
-        buf.slot = top;
-        top += buf.units;
-      }
-      live.emplace(buf.last, b);
-    }
-    mp.class_units[c] = top;
-  }
+  for (std::size_t c = 0; c < mp.classes.size(); ++c)
+    mp.class_units[c] = pack(mp.buffers, members[c]);
   std::vector<sym::Expr> base(mp.classes.size());
   for (std::size_t c = 0; c < mp.classes.size(); ++c) {
     base[c] = offset;

@@ -207,9 +207,11 @@ TEST(MemoryPlan, OffsetsAreSymbolicAndSizeClassesPackWithIntegers) {
   const MemoryPlan mp = plan_memory(g);
   ASSERT_EQ(mp.classes.size(), 1u) << mp.str(g);
   EXPECT_EQ(mp.classes[0].str(), "B*S");
-  // x (256) and h (1024) live together; k reuses x's slot; o reuses h's slot.
+  // h (1024) is placed first; x (256) lives beside it; k reuses x's slot, o h's.
   EXPECT_EQ(mp.arena_bytes.str(), "1280*B*S");
-  EXPECT_EQ(mp.buffers[static_cast<std::size_t>(mp.buffer_of(o.ref()))].offset.str(), "256*B*S");
+  EXPECT_EQ(mp.buffers[static_cast<std::size_t>(mp.buffer_of(x.ref()))].offset.str(), "1024*B*S");
+  EXPECT_EQ(mp.buffers[static_cast<std::size_t>(mp.buffer_of(k.ref()))].offset.str(), "1024*B*S");
+  EXPECT_EQ(mp.buffers[static_cast<std::size_t>(mp.buffer_of(o.ref()))].offset.str(), "0");
   sym::Bindings b = g.env().bind({{"B", 3}, {"S", 5}});
   EXPECT_EQ(mp.max_live_bytes([&](sym::Expr e) { return g.env().evaluate(e, b); }), 1280 * 15);
 }

@@ -8,7 +8,7 @@
 // not a view gets a buffer; views share their base's buffer (their meta's storage offset
 // locates them inside it). Buffers are grouped by size class — the size expression with
 // its integer coefficient taken out (4096*B*S and 28672*B*S share the class B*S) — and
-// each class is packed with integer offsets (best fit over a free list), so offsets stay
+// each class is packed with integer offsets (greedy by size, smallest fitting gap), so offsets stay
 // exact symbolic expressions: region base + k * class. Persistent states come first in the
 // arena, so their offsets depend only on their own sizes and survive rebinding. Inputs get
 // arena slots (run copies into them, or the caller writes them in place); parameters keep
@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@ struct Buffer {
 struct MemoryPlan {
   static constexpr std::uint32_t kForever = 0xFFFFFFFFu;
   std::int64_t alignment = 64;
+  std::map<std::string, std::int64_t, std::less<>> fixed;  // PlanOptions::fixed, as used
   std::vector<NodeId> order;      // live op nodes, topological; step i runs order[i]
   std::vector<Buffer> buffers;
   std::vector<sym::Expr> classes; // size classes: the expression per unit
@@ -70,6 +72,10 @@ struct MemoryPlan {
 
 struct PlanOptions {
   std::int64_t alignment = 64;
+  // Symbols planned with these values (configuration dims): sizes like 4*B*S*H become
+  // 16384*B*S, so buffers of every width share one size class and can reuse each other's
+  // space. exec::Plan passes the graph's config values and replans if a bind changes one.
+  std::map<std::string, std::int64_t, std::less<>> fixed;
   // In-place reuse: for an op and one of its outputs, the schema index of the tensor
   // argument whose buffer the output may overwrite (elementwise ops). Used only when that
   // input is a contiguous arena buffer of the same size class and size read last by this
