@@ -1,5 +1,6 @@
 // Plan: compile a verified graph, bind concrete sizes, prepare parameters, lay out tensors.
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -148,20 +149,26 @@ void Plan::Impl::bind(const SizeMap& sizes) {
     }
     throw diag::Error(std::move(d));
   }
-  values = std::move(next);
-  // The memory plan was specialised on these values (config dims); replan if one moved.
-  bool replan = false;
-  for (auto& [name, v] : options.fixed) {
-    auto it = values.find(name);
-    if (it != values.end() && it->second != v) {
-      v = it->second;
-      replan = true;
+  SizeMap previous = std::exchange(values, std::move(next));
+  try {
+    // The memory plan was specialised on these values (config dims); replan if one moved.
+    bool replan = false;
+    for (auto& [name, v] : options.fixed) {
+      auto it = values.find(name);
+      if (it != values.end() && it->second != v) {
+        v = it->second;
+        replan = true;
+      }
     }
+    if (replan) mp = graph::plan_memory(*g, options);
+    check_and_prepare_params();
+    make_tensors();
+    bind_instructions();
+  } catch (...) {
+    bindings.reset();  // a failed bind leaves the plan unbound, with the old values
+    values = std::move(previous);
+    throw;
   }
-  if (replan) mp = graph::plan_memory(*g, options);
-  check_and_prepare_params();
-  make_tensors();
-  bind_instructions();
 }
 
 void Plan::Impl::check_and_prepare_params() {
