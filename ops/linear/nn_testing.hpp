@@ -4,10 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/json.hpp>
 
 #include <symtrace/op/registry.hpp>
 #include <symtrace/ops.hpp>
@@ -97,5 +103,39 @@ inline TensorMeta meta(tensor::Shape sizes, DType dtype = DType::kF32) {
 }
 
 inline std::string strides_str(const TensorMeta& m) { return tensor::shape_str(m.strides); }
+
+// Every tensor of a safetensors file (refdata), read whole: header length (u64 LE), JSON
+// header {name: {dtype, shape, data_offsets}}, then the data.
+inline std::map<std::string, Tensor> load_safetensors(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string bytes = ss.str();
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const boost::json::object header = boost::json::parse(bytes.substr(8, n)).as_object();
+  const std::size_t base = 8 + n;
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, v] : header) {
+    if (name == "__metadata__") continue;
+    const boost::json::object& o = v.as_object();
+    const auto dtype = tensor::dtype_from_safetensors(std::string(o.at("dtype").as_string()));
+    tensor::Shape shape;
+    for (const auto& d : o.at("shape").as_array()) shape.push_back(d.to_number<std::int64_t>());
+    const auto& off = o.at("data_offsets").as_array();
+    const auto begin = off[0].to_number<std::size_t>(), end = off[1].to_number<std::size_t>();
+    Tensor t = Tensor::empty(shape, dtype.value());
+    if (t.nbytes() != end - begin) throw std::runtime_error("bad size for " + std::string(name));
+    std::memcpy(t.data_ptr(), bytes.data() + base + begin, end - begin);
+    out.emplace(std::string(name), std::move(t));
+  }
+  return out;
+}
+
+// The same bytes as another dtype of the same width (u8 bits -> f8_e4m3fn).
+inline Tensor reinterpret(const Tensor& t, DType d) {
+  return Tensor::from_storage(t.storage(), t.sizes(), t.strides(), t.storage_offset(), d);
+}
 
 }  // namespace symtrace::ops::nn_testing
