@@ -51,6 +51,14 @@ inline std::vector<std::string> check_call(const op::OpDef& def, std::vector<op:
   return out;
 }
 
+// op::call with keyword arguments (eager: first applicable variant, else the reference).
+inline op::Outputs call_named(const op::OpDef& def, std::vector<op::Value> positional,
+                              const NamedArgs& named) {
+  op::OpDef copy = def;
+  for (op::ArgSpec& arg : copy.schema.args) arg.kwarg_only = false;
+  return op::call(copy, op::bind_args(def.schema, std::move(positional), named));
+}
+
 // The diag::Error code and constraint label the fake raises for a call ("" if none).
 inline std::pair<std::string, std::string> fake_error(const op::OpDef& def,
                                                       std::vector<op::Value> positional,
