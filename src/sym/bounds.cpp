@@ -59,6 +59,7 @@ Interval mul(Interval a, Interval b) {
 Interval scale(Interval a, std::int64_t k) { return mul(a, Interval::point(k)); }
 
 Interval floordiv(Interval a, Interval b) {
+  if (a.empty() || b.empty()) return {1, 0};  // no value at all (an impossible case)
   if (b.hi < 0) return floordiv(negate(a), negate(b));  // a // b == (-a) // (-b)
   if (b.lo <= 0) {  // a divisor of either sign: |a // b| <= |a| for |b| >= 1
     const i128 m = max_abs(a);
@@ -70,6 +71,7 @@ Interval floordiv(Interval a, Interval b) {
 }
 
 Interval mod(Interval a, Interval b) {
+  if (a.empty() || b.empty()) return {1, 0};
   if (b.lo > 0) {  // 0 <= a % b < b
     if (b.lo == b.hi && !infinite(ext_lo(a.lo)) && !infinite(ext_hi(a.hi)) &&
         floor_div(a.lo, b.lo) == floor_div(a.hi, b.lo)) {

@@ -58,6 +58,33 @@ struct FactSearch {
 
 namespace detail {
 
+// A symbol that occurs in g only as one term c*x, with x unbounded both ways and in no
+// fact: g then takes values of both signs (x is free), so no proof can succeed.
+bool has_free_symbol(const EnvCore& env, Expr g) {
+  TermView t(g);
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    auto f = t.factors(i);
+    if (f.size() != 1 || !f[0].is_symbol()) continue;
+    const auto id = f[0].symbol_id();
+    if (id >= env.facts.symbols.size()) continue;
+    const Interval r = env.facts.symbols[id].range;
+    if (r.lo != Interval::kNegInf || r.hi != Interval::kPosInf) continue;
+    const std::uint64_t bit = f[0].node()->sym_mask;
+    bool elsewhere = false;
+    for (std::size_t j = 0; j < t.size() && !elsewhere; ++j)
+      if (j != i) elsewhere = (t.term(j).node()->sym_mask & bit) != 0;
+    auto mentions = [&](Expr e) { return (e.node()->sym_mask & bit) != 0; };
+    for (Expr e : env.facts.nonneg) elsewhere = elsewhere || mentions(e);
+    for (Expr e : env.facts.zero) elsewhere = elsewhere || mentions(e);
+    for (Expr e : env.facts.nonzero) elsewhere = elsewhere || mentions(e);
+    for (const auto& d : env.facts.divs) elsewhere = elsewhere || mentions(d.e);
+    for (const auto& [node, b] : env.facts.term_bounds) elsewhere = elsewhere || (node->sym_mask & bit) != 0;
+    for (const auto& [x, e] : env.facts.subst) elsewhere = elsewhere || mentions(e);
+    if (!elsewhere) return true;  // a bloom hit counts as "elsewhere": only ever too careful
+  }
+  return false;
+}
+
 // Sign and content normal form, so scalar multiples of a fact compare by pointer.
 Expr primitive_part(Expr d) {
   TermView v(d);
@@ -83,6 +110,7 @@ bool EnvCore::proves_nonneg(Expr g, int depth) const {
     if (it->second < 0) return true;
     if (it->second >= depth) return false;
   }
+  if (!spend()) return false;
   const bool ok = proves_by_strategies(g, depth);
   proof_memo[g.node()] = ok ? -1 : depth;
   return ok;
@@ -94,6 +122,7 @@ Truth EnvCore::decide_nonneg(Expr g, Effort effort) const {
   const Interval b = tighten(bounds(g), modular(g));
   if (b.lo >= 0) return Truth::kTrue;
   if (b.hi < 0) return Truth::kFalse;
+  if (has_free_symbol(*this, g)) return Truth::kUnknown;
   if (proves_nonneg(g, effort.proof_depth)) return Truth::kTrue;
   if (proves_nonneg(-g - Expr(1), effort.proof_depth)) return Truth::kFalse;  // g <= -1
   return decide_nonneg_by_cases(g, effort);
@@ -115,6 +144,7 @@ Truth EnvCore::decide_zero(Expr d, Effort effort) const {
     for (Expr z : facts.nonzero)
       if (z == p) return Truth::kFalse;
   }
+  if (has_free_symbol(*this, d)) return Truth::kUnknown;  // d != 0 somewhere; the modular set said d == 0 may hold
   for (Expr v : division_variants(*this, d))  // v == d or v == B*d with B > 0
     if (simplify(v) == Expr(0)) return Truth::kTrue;
   if (proves_nonneg(d, effort.proof_depth) && proves_nonneg(-d, effort.proof_depth)) return Truth::kTrue;
@@ -123,6 +153,15 @@ Truth EnvCore::decide_zero(Expr d, Effort effort) const {
 }
 
 Truth EnvCore::decide(const Cond& c, Effort effort) const {
+  int steps = kStrategyBudget;
+  if (!budget) {  // the outermost call owns the budget
+    budget = &steps;
+    struct Reset {
+      const EnvCore* env;
+      ~Reset() { env->budget = nullptr; }
+    } reset{this};
+    return decide(c, effort);
+  }
   switch (c.op()) {
     case CondOp::kTrue: return Truth::kTrue;
     case CondOp::kFalse: return Truth::kFalse;

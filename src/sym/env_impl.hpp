@@ -64,6 +64,7 @@ struct Effort {
 };
 inline constexpr Effort kFullEffort{3, 2};
 inline constexpr Effort kQuickEffort{1, 0};
+inline constexpr int kStrategyBudget = 64;  // per top-level decide()
 // Forms of g equal to g, or to B*g for a provably positive B, with one floordiv or mod
 // atom rewritten by k*(x // k) == x - x % k (prove.cpp).
 std::vector<Expr> division_variants(const EnvCore& env, Expr g);
@@ -100,6 +101,9 @@ struct EnvState {
   GuardPolicy policy = GuardPolicy::kRecord;
   mutable std::unordered_map<const Node*, Expr> simplify_memo;
   mutable std::unordered_map<const Node*, int> proof_memo;  // g -> deepest depth that failed / -1: proven
+  // Strategy steps left to the decide() in progress (shared with its case splits), so a
+  // large expression costs bounded time: when it runs out the answer is kUnknown.
+  mutable int* budget = nullptr;
 };
 
 // The analyzers over the state, each in its own file.
@@ -117,6 +121,11 @@ struct EnvCore : EnvState {
   Truth decide_zero_by_cases(Expr d, Effort effort) const;    // prove.cpp
   Truth decide_nonneg_by_cases(Expr g, Effort effort) const;  // prove.cpp
   Truth decide(const Cond& c, Effort effort = kFullEffort) const;  // decide.cpp
+  // Spends one step of the budget; false when none is left.
+  bool spend() const {
+    if (!budget) return true;
+    return --*budget >= 0;
+  }
   // facts.cpp: add one simplified fact; throw diag::Error "contradiction" when impossible.
   void add_fact(const Cond& c);
   void add_zero(Expr d);

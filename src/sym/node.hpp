@@ -38,4 +38,18 @@ const Node* intern(ExprKind kind, std::int64_t value, std::span<const Expr> kids
 
 inline const Node* node_of(Expr e) { return e.node(); }
 
+// While one is alive (per thread, the outermost counts), new nodes are temporary: they
+// are freed when it ends. Only for computations whose resulting nodes are dropped (decide):
+// an Expr made inside must not be used after the scope.
+class ScratchScope {
+ public:
+  ScratchScope();
+  ~ScratchScope();
+  ScratchScope(const ScratchScope&) = delete;
+  ScratchScope& operator=(const ScratchScope&) = delete;
+
+ private:
+  bool owner_;
+};
+
 }  // namespace symtrace::sym::detail

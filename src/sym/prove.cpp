@@ -146,8 +146,18 @@ std::vector<Expr> division_variants(const EnvCore& env, Expr g) {
 bool EnvCore::proves_by_strategies(Expr g, int depth) const {
   const int d = depth - 1;
   const auto atoms = top_atoms(g);
-  // Linear or quadratic in one atom.
+  // Linear or quadratic in one atom (only atoms that share a term with another factor,
+  // or are squared: elsewhere intervals are exact already and nothing is built).
   for (Expr v : atoms) {
+    bool shares = false;
+    {
+      TermView t(g);
+      for (std::size_t i = 0; i < t.size() && !shares; ++i) {
+        auto f = t.factors(i);
+        shares = f.size() > 1 && std::find(f.begin(), f.end(), v) != f.end();
+      }
+    }
+    if (!shares) continue;
     auto parts = decompose(g, v);
     if (!parts) continue;
     if (auto a = parts->a2.constant(); a && *a == 0) {
@@ -235,6 +245,7 @@ namespace {
 // Decides `goal` in a copy of env with extra facts; nullopt when the case is impossible.
 template <class AddFacts, class Goal>
 std::optional<Truth> in_case(const EnvCore& env, AddFacts&& add, Goal&& goal) {
+  if (!env.spend()) return Truth::kUnknown;
   EnvCore child = env;
   child.facts_changed();
   try {

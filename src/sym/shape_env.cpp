@@ -104,10 +104,23 @@ void transaction(detail::EnvCore& impl, F&& f) {
 }
 }  // namespace
 
+namespace {
+// decide() with its intermediate expressions in a scratch table, freed on return. The
+// memo tables may hold those nodes, so they are emptied before the nodes go.
+Truth decide_scratch(const detail::EnvCore& impl, const Cond& c, detail::Effort effort = detail::kFullEffort) {
+  detail::ScratchScope scope;
+  struct ClearMemos {
+    const detail::EnvCore& env;
+    ~ClearMemos() { env.facts_changed(); }
+  } clear{impl};
+  return impl.decide(c, effort);
+}
+}  // namespace
+
 void ShapeEnv::assume(const Cond& fact) {
   // A quick decision: enough to skip facts already known and to catch most
   // contradictions; add_fact() catches the ones it meets (empty ranges, residues).
-  const Truth t = impl_->decide(fact, detail::kQuickEffort);
+  const Truth t = decide_scratch(*impl_, fact, detail::kQuickEffort);
   if (t == Truth::kFalse)
     fail_fact(*this, fact, "contradiction", fmt::format("the assumption {} is false under the facts already known", fact.str()));
   impl_->assumed.push_back(fact);
@@ -153,7 +166,7 @@ void ShapeEnv::assume_divisible(Expr e, std::int64_t m, std::int64_t r) {
   assume(eq(mod(e, Expr(m)), Expr(py_mod(r, m))));
 }
 
-Truth ShapeEnv::decide(const Cond& c) const { return impl_->decide(c); }
+Truth ShapeEnv::decide(const Cond& c) const { return decide_scratch(*impl_, c); }
 
 Expr ShapeEnv::simplify(Expr e) const {
   try {
@@ -181,7 +194,7 @@ std::pair<std::int64_t, std::int64_t> ShapeEnv::modulus(Expr e) const {
 }
 
 Truth ShapeEnv::require(const Cond& c, std::string reason) {
-  const Truth t = impl_->decide(c);
+  const Truth t = decide_scratch(*impl_, c);
   if (t != Truth::kUnknown) return t;
   if (impl_->policy == GuardPolicy::kStrict) {
     diag::Diagnostic d;

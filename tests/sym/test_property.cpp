@@ -354,6 +354,7 @@ TEST(SymProperty, SimplifyAndDecideAgreeWithNaiveEvaluation) {
       const CondOp op = ops[g.uniform(0, 5)];
       Truth t;
       try {
+        if (std::getenv("PDEBUG")) fmt::print(stderr, "DECIDE {}\n{}\n", Cond(op, canon, build(rhs, w.syms)), describe(w));
         t = w.env.decide(Cond(op, canon, build(rhs, w.syms)));
       } catch (const diag::Error& e) {
         if (e.diagnostic().code == "overflow" || e.diagnostic().code == "division-by-zero") continue;
@@ -373,6 +374,7 @@ TEST(SymProperty, SimplifyAndDecideAgreeWithNaiveEvaluation) {
       }
     }
   }
+  std::printf("[ property ] interned nodes: %zu\n", intern_stats().nodes);
   std::printf("[ property ] seed %llu: %lld expressions, %lld evaluations compared, %lld overflowed, "
               "%lld decisions checked against %lld bindings\n",
               static_cast<unsigned long long>(seed), static_cast<long long>(cases), static_cast<long long>(compared),
