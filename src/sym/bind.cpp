@@ -136,7 +136,7 @@ Bindings ShapeEnv::bind(const std::map<std::string, std::int64_t, std::less<>>& 
                 fmt::format("{} == {}", infos[id].name, e.str()), got, ids);
     }
   }
-  auto check = [&](const Cond& c, const std::string& what) {
+  auto check = [&](const Cond& c, const std::string& what, const std::string& why) {
     std::string got;
     std::optional<bool> ok;
     try {
@@ -144,16 +144,17 @@ Bindings ShapeEnv::bind(const std::map<std::string, std::int64_t, std::less<>>& 
     } catch (const diag::Error& err) {
       std::vector<std::uint32_t> ids;
       collect_symbols(c, ids);
-      violation(fmt::format("{} {} cannot be evaluated: {}", what, c.str(), err.diagnostic().message), c.str(), "", ids);
+      violation(fmt::format("{} {}{} cannot be evaluated: {}", what, c.str(), why, err.diagnostic().message), c.str(), "",
+                ids);
     }
     if (ok && !*ok) {
       std::vector<std::uint32_t> ids;
       collect_symbols(c, ids);
-      violation(fmt::format("{} {} does not hold", what, c.str()), c.str(), got, ids);
+      violation(fmt::format("{} {}{} does not hold", what, c.str(), why), c.str(), got, ids);
     }
   };
-  for (const Cond& c : impl_->assumed) check(c, "the fact");
-  for (const Guard& g : impl_->guards) check(g.cond, fmt::format("the guard ({})", g.reason));
+  for (const Cond& c : impl_->assumed) check(c, "the fact", "");
+  for (const Guard& g : impl_->guards) check(g.cond, "the guard", fmt::format(" ({})", g.reason));
   return b;
 }
 
