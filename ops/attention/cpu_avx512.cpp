@@ -1,10 +1,14 @@
 // AVX-512 P·V: each probability scales one row of V into f32 accumulators, 16 lanes of Dv at a
 // time (V rows are contiguous along Dv, so no transpose is needed even for decode).
+#if defined(__GNUC__) && !defined(__clang__)  // GCC 12's AVX-512 headers (PR 105593)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 headers, see cpu_avx512_gemm.cpp
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include "ops/attention/attention_impl.hpp"
 #include "ops/linear/vec.hpp"

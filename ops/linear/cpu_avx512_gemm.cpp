@@ -8,11 +8,15 @@
 // horizontal sums are paid once per tile.
 // GCC 12's AVX-512 intrinsics build their "undefined" vectors from themselves (GCC PR 105593),
 // which -Wuninitialized then reports in every caller; the pragma covers the header only.
+#if defined(__GNUC__) && !defined(__clang__)  // GCC 12's AVX-512 headers (PR 105593)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <algorithm>
 #include <array>

@@ -1,10 +1,14 @@
 // AVX-512 RMS norm row: f32 sum of squares 16 lanes at a time, then the two roundings of the
 // HF order (normalized value to the dtype, product with w to the dtype).
+#if defined(__GNUC__) && !defined(__clang__)  // GCC 12's AVX-512 headers (PR 105593)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 headers, see cpu_avx512_gemm.cpp
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cmath>
 
