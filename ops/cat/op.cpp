@@ -22,27 +22,27 @@ bool skipped(const TensorMeta& t) {
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const std::vector<TensorMeta>& ts = a.metas("tensors");
   if (ts.empty())
-    raise(cx.op, {"shape-mismatch", "tensors", "a non-empty list", "[]",
+    raise(cx.op, "C1", {"shape-mismatch", "tensors", "a non-empty list", "[]",
                   "torch.cat(): expected a non-empty list of Tensors"});
   std::vector<ew::Operand> operands;
   for (const TensorMeta& t : ts) operands.push_back({t.dtype, ew::Category::kTensor});
-  const DType dtype = ew::result_type(cx.op, operands);  // C4
+  const DType dtype = ew::result_type(cx.op, operands, "C4");
   const TensorMeta* first = nullptr;
   for (const TensorMeta& t : ts)
     if (!skipped(t)) first = first ? first : &t;
   if (!first) return {TensorMeta::contiguous(ts[0].sizes, dtype, ts[0].device)};
   const std::int64_t rank = first->dim();
   if (rank == 0)
-    raise(cx.op, {"dim", "tensors", "tensors with >= 1 dim", "a 0-d tensor",
+    raise(cx.op, "C1", {"dim", "tensors", "tensors with >= 1 dim", "a 0-d tensor",
                   "zero-dimensional tensor (at position 0) cannot be concatenated"});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), rank));  // C1
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), rank, "C1"));  // C1
   SymShape out = first->sizes;
   out[d] = 0;
   for (std::size_t i = 0; i < ts.size(); ++i) {
     const TensorMeta& t = ts[i];
     if (skipped(t)) continue;
     if (t.dim() != rank)  // C2
-      raise(cx.op, {"shape-mismatch", fmt::format("tensors[{}]", i), fmt::format("{}-D", rank),
+      raise(cx.op, "C2", {"shape-mismatch", fmt::format("tensors[{}]", i), fmt::format("{}-D", rank),
                     fmt::format("{}-D", t.dim()),
                     fmt::format("Number of dimensions of tensors must match.  Expected {}-D tensors, "
                                 "but got {}-D for tensor number {} in the list",
@@ -51,7 +51,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
       if (k == d || t.sizes[k].identical(first->sizes[k])) continue;
       if (!holds(cx.env, sym::eq(t.sizes[k], first->sizes[k]),
                  fmt::format("cat: tensors[{}].size({}) matches", i, k)))  // C3
-        raise(cx.op, {"shape-mismatch", fmt::format("tensors[{}]", i), first->sizes[k].str(),
+        raise(cx.op, "C3", {"shape-mismatch", fmt::format("tensors[{}]", i), first->sizes[k].str(),
                       t.sizes[k].str(),
                       fmt::format("Sizes of tensors must match except in dimension {}. Expected {} in "
                                   "dimension {} but got {} for tensor number {} in the list",

@@ -22,7 +22,7 @@ std::vector<std::int64_t> chunk_lengths(std::int64_t size, std::int64_t chunks) 
 
 void check_chunks(std::string_view op, std::int64_t chunks) {
   if (chunks <= 0)  // C1
-    raise(op, {"shape-mismatch", "chunks", "> 0", std::to_string(chunks),
+    raise(op, "C1", {"shape-mismatch", "chunks", "> 0", std::to_string(chunks),
                fmt::format("chunk expects `chunks` to be greater than 0, got: {}", chunks)});
 }
 
@@ -30,11 +30,11 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   const std::int64_t chunks = a.int_value("chunks");
   check_chunks(cx.op, chunks);
-  if (x.dim() == 0) raise(cx.op, {"dim", "self", "rank >= 1", "[]", "chunk expects at least a 1-dimensional tensor"});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C2
+  if (x.dim() == 0) raise(cx.op, "C2", {"dim", "self", "rank >= 1", "[]", "chunk expects at least a 1-dimensional tensor"});
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C2"));  // C2
   const auto size = x.sizes[d].maybe_value();
   if (!size)  // C3
-    raise(cx.op, {"symbolic", "self", "a concrete size", x.sizes[d].str(),
+    raise(cx.op, "C3", {"symbolic", "self", "a concrete size", x.sizes[d].str(),
                   fmt::format("chunk: the number of pieces depends on dim {} of {}, which is symbolic",
                               d, x.shape_str())});
   std::vector<TensorMeta> out;

@@ -11,9 +11,9 @@ namespace v2 = boost::variant2;
 
 DType result_dtype(const BinarySpec& s, std::string_view op, ew::Operand a, ew::Operand b) {
   if (!s.bool_error.empty() && (a.dtype == DType::kBool || b.dtype == DType::kBool))
-    raise(op, {"dtype", a.dtype == DType::kBool ? "self" : "other", "a non-bool dtype", "bool", s.bool_error});
+    raise(op, "C2", {"dtype", a.dtype == DType::kBool ? "self" : "other", "a non-bool dtype", "bool", s.bool_error});
   const ew::Operand both[] = {a, b};
-  const DType d = ew::result_type(op, both);  // C2
+  const DType d = ew::result_type(op, both, "C2");
   if (s.true_division && !ew::is_floating(d)) return DType::kF32;
   return d;
 }
@@ -27,7 +27,7 @@ op::Outputs fake(const BinarySpec& s, const op::Args& a, op::FakeContext& cx, bo
   const TensorMeta& y = a.meta("other");
   const DType d = result_dtype(s, cx.op, ew::operand_of(x), ew::operand_of(y));
   const ew::Named shapes[] = {{"self", &x.sizes}, {"other", &y.sizes}};
-  return {TensorMeta::contiguous(ew::broadcast_shapes(cx, shapes), d, x.device)};  // C1
+  return {TensorMeta::contiguous(ew::broadcast_shapes(cx, shapes, "C1"), d, x.device)};
 }
 
 op::Outputs reference(const BinarySpec& s, const op::Args& a, op::KernelContext& cx, bool scalar) {

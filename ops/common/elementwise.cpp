@@ -72,7 +72,7 @@ std::optional<DType> promote_types(DType a, DType b) {
   return std::nullopt;
 }
 
-DType result_type(std::string_view op, std::span<const Operand> operands) {
+DType result_type(std::string_view op, std::span<const Operand> operands, std::string_view constraint) {
   std::optional<DType> slot[3];
   for (const Operand& o : operands) {
     auto& s = slot[static_cast<int>(o.cat)];
@@ -82,7 +82,7 @@ DType result_type(std::string_view op, std::span<const Operand> operands) {
     }
     const auto p = promote_types(*s, o.dtype);
     if (!p)
-      raise(op, {"dtype", "", "dtypes that promote",
+      raise(op, constraint, {"dtype", "", "dtypes that promote",
                  fmt::format("{} and {}", tensor::name(*s), tensor::name(o.dtype)),
                  fmt::format("{} and {} do not promote to a common dtype{}", tensor::name(*s),
                              tensor::name(o.dtype),
@@ -98,7 +98,7 @@ DType result_type(std::string_view op, std::span<const Operand> operands) {
     if (*hi == DType::kBool || is_floating(*lo)) {
       const auto p = promote_types(*hi, *lo);
       if (!p)
-        raise(op, {"dtype", "", "dtypes that promote",
+        raise(op, constraint, {"dtype", "", "dtypes that promote",
                    fmt::format("{} and {}", tensor::name(*hi), tensor::name(*lo)),
                    fmt::format("{} and {} do not promote to a common dtype", tensor::name(*hi),
                                tensor::name(*lo))});
@@ -113,7 +113,8 @@ DType result_type(std::string_view op, std::span<const Operand> operands) {
 
 // --- broadcasting ---------------------------------------------------------------------------
 
-SymShape broadcast_shapes(const op::FakeContext& cx, std::span<const Named> shapes) {
+SymShape broadcast_shapes(const op::FakeContext& cx, std::span<const Named> shapes,
+                          std::string_view constraint) {
   std::size_t rank = 0;
   for (const Named& n : shapes) rank = std::max(rank, n.sizes->size());
   SymShape out(rank, SymInt(1));
@@ -133,7 +134,7 @@ SymShape broadcast_shapes(const op::FakeContext& cx, std::span<const Named> shap
       const auto dim = static_cast<std::int64_t>(rank - 1 - k);
       if (!holds(cx.env, same, fmt::format("{}: {} and {} broadcast at dim {}", cx.op, from->name,
                                            n.name, dim)))
-        raise(cx.op, {"broadcast", std::string(n.name), o.str(), s.str(),
+        raise(cx.op, constraint, {"broadcast", std::string(n.name), o.str(), s.str(),
                       fmt::format("the size of {} ({}) must match the size of {} ({}) at "
                                   "non-singleton dimension {}: {} and {} do not broadcast",
                                   from->name, o.str(), n.name, s.str(), dim,

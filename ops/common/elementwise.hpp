@@ -44,7 +44,7 @@ bool is_floating(DType d);   // f64 .. fp8 (not e8m0 / packed f4)
 bool is_integral(DType d);   // signed/unsigned ints, not bool
 std::optional<DType> promote_types(DType a, DType b);  // nullopt: PyTorch refuses the pair
 // The promoted dtype, or a "dtype" error naming both dtypes.
-DType result_type(std::string_view op, std::span<const Operand> operands);
+DType result_type(std::string_view op, std::span<const Operand> operands, std::string_view constraint = {});
 
 // --- broadcasting ---------------------------------------------------------------------------
 
@@ -54,7 +54,8 @@ struct Named {
 };
 // PyTorch broadcasting: align right; a constant 1 stretches; equal expressions match; any
 // other pair is decided (proven unequal: "broadcast" error; unknown: a guard).
-SymShape broadcast_shapes(const op::FakeContext& cx, std::span<const Named> shapes);
+SymShape broadcast_shapes(const op::FakeContext& cx, std::span<const Named> shapes,
+                          std::string_view constraint = {});
 Shape broadcast_shapes(std::string_view op, std::span<const Shape> shapes);  // concrete
 
 // --- element access (real side) -------------------------------------------------------------

@@ -4,8 +4,11 @@
 
 namespace symtrace::ops {
 
-void raise(std::string_view op, ShapeError e) {
+void raise(std::string_view op, ShapeError e) { raise(op, {}, std::move(e)); }
+
+void raise(std::string_view op, std::string_view constraint, ShapeError e) {
   diag::Diagnostic d;
+  d.constraint = std::string(constraint);
   d.code = std::move(e.code);
   d.op = std::string(op);
   d.argument = std::move(e.argument);
@@ -17,10 +20,10 @@ void raise(std::string_view op, ShapeError e) {
 }
 
 std::int64_t wrap_dim(std::string_view op, std::string_view argument, std::int64_t d,
-                      std::int64_t rank) {
+                      std::int64_t rank, std::string_view constraint) {
   const std::int64_t r = rank == 0 ? 1 : rank;
   if (d < -r || d >= r)
-    raise(op, {"dim", std::string(argument), fmt::format("[{}, {}]", -r, r - 1), std::to_string(d),
+    raise(op, constraint, {"dim", std::string(argument), fmt::format("[{}, {}]", -r, r - 1), std::to_string(d),
                fmt::format("Dimension out of range (expected to be in range of [{}, {}], but got "
                            "{})",
                            -r, r - 1, d)});

@@ -33,14 +33,15 @@ struct ShapeError {
   bool proven = true;
 };
 
-// Throws diag::Error for `op`.
+// Throws diag::Error for `op`; `constraint` is the OPS.md / op.cpp label ("C2") it violates.
 [[noreturn]] void raise(std::string_view op, ShapeError e);
+[[noreturn]] void raise(std::string_view op, std::string_view constraint, ShapeError e);
 
 // PyTorch dim wrapping: d in [-rank, rank-1] (a 0-d tensor wraps like rank 1, as PyTorch
 // does); otherwise a "dim" error worded like PyTorch's ("Dimension out of range (expected to
 // be in range of [-4, 3], but got 4)").
 std::int64_t wrap_dim(std::string_view op, std::string_view argument, std::int64_t d,
-                      std::int64_t rank);
+                      std::int64_t rank, std::string_view constraint = {});
 
 // Decides c: kTrue -> true; kFalse -> false; kUnknown -> records a guard (env.require, which
 // throws under GuardPolicy::kStrict) and answers true. Callers raise the proven violation.

@@ -10,17 +10,17 @@ namespace {
 using Result = UnarySpec::Result;
 
 DType result_dtype(const UnarySpec& s, std::string_view op, DType d) {
-  if (d == DType::kBool && !s.bool_error.empty()) raise(op, {"dtype", "self", "a non-bool dtype", "bool", s.bool_error});
+  if (d == DType::kBool && !s.bool_error.empty()) raise(op, "C1", {"dtype", "self", "a non-bool dtype", "bool", s.bool_error});
   const bool floating = ew::is_floating(d);
   if (!floating && !ew::is_integral(d) && d != DType::kBool)
-    raise(op, {"dtype", "self", "a float or integer dtype", std::string(tensor::name(d)),
+    raise(op, "C1", {"dtype", "self", "a float or integer dtype", std::string(tensor::name(d)),
                fmt::format("{} does not apply to {} (a scale or packed format)", op, tensor::name(d))});
   switch (s.result) {
     case Result::kSame: return d;
     case Result::kFloat: return floating ? d : DType::kF32;
     case Result::kFloatOnly:
       if (!floating)
-        raise(op, {"dtype", "self", "a floating-point dtype", std::string(tensor::name(d)),
+        raise(op, "C1", {"dtype", "self", "a floating-point dtype", std::string(tensor::name(d)),
                    fmt::format("{} expects a floating-point tensor, got {}", op, tensor::name(d))});
       return d;
   }
@@ -54,6 +54,7 @@ void register_unary(op::Registry& r, const UnarySpec& spec) {
                 .schema = op::Schema::parse(spec.name + "(Tensor self" + spec.extra_args + ") -> Tensor")};
   def.doc = spec.doc;
   def.constraints = {"C1: self's dtype suits the op"};
+  def.constraints.insert(def.constraints.end(), spec.extra_constraints.begin(), spec.extra_constraints.end());
   def.fake = [s](const op::Args& a, op::FakeContext& cx) -> op::Outputs {
     const TensorMeta& x = a.meta("self");
     if (s->check) s->check(a, cx.op);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <symtrace/op/registry.hpp>
 
@@ -31,6 +32,7 @@ struct UnarySpec {
   std::function<std::function<double(double)>(const op::Args&)> f64{};
   std::int64_t (*i64)(std::int64_t) = nullptr;  // integer results (kSame), wrapping
   std::vector<op::Sample> (*extra_samples)(std::uint64_t seed) = nullptr;
+  std::vector<std::string> extra_constraints{};  // "C2: ..." for the extra arguments
 };
 
 void register_unary(op::Registry& r, const UnarySpec& spec);

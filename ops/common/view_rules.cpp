@@ -5,25 +5,25 @@
 namespace symtrace::ops {
 
 SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
-                    const std::vector<SymInt>& shape, const SymInt& numel) {
+                    const std::vector<SymInt>& shape, const SymInt& numel, std::string_view constraint) {
   std::optional<std::size_t> infer;
   SymInt newsize = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     const auto v = shape[i].maybe_value();
     if (v && *v == -1) {
       if (infer)
-        raise(cx.op, {"view", std::string(argument), "at most one -1", tensor::shape_str(shape),
+        raise(cx.op, constraint, {"view", std::string(argument), "at most one -1", tensor::shape_str(shape),
                       "only one dimension can be inferred"});
       infer = i;
     } else if (v && *v < 0) {
-      raise(cx.op, {"view", std::string(argument), "sizes >= 0 or one -1", tensor::shape_str(shape),
+      raise(cx.op, constraint, {"view", std::string(argument), "sizes >= 0 or one -1", tensor::shape_str(shape),
                     fmt::format("invalid shape dimension {}", *v)});
     } else {
       newsize = newsize * shape[i];
     }
   }
   const auto invalid = [&] {
-    raise(cx.op, {"view", std::string(argument), fmt::format("{} elements", numel.str()),
+    raise(cx.op, constraint, {"view", std::string(argument), fmt::format("{} elements", numel.str()),
                   tensor::shape_str(shape),
                   fmt::format("shape '{}' is invalid for input of size {}", tensor::shape_str(shape),
                               numel.str())});
@@ -37,7 +37,7 @@ SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
   }
   if (proven(cx.env, sym::eq(newsize, 0))) {
     if (proven(cx.env, sym::eq(numel, 0)))
-      raise(cx.op, {"view", std::string(argument), "a shape without 0 beside -1",
+      raise(cx.op, constraint, {"view", std::string(argument), "a shape without 0 beside -1",
                     tensor::shape_str(shape),
                     fmt::format("cannot reshape tensor of 0 elements into shape {} because the "
                                 "unspecified dimension size -1 can be any value and is ambiguous",
@@ -148,8 +148,9 @@ tensor::Shape infer_size(std::string_view op, std::vector<std::int64_t> shape, s
   return shape;
 }
 
-void raise_not_viewable(std::string_view op, const TensorMeta& x, const SymShape& shape) {
-  raise(op, {"view", "self", fmt::format("a layout viewable as {}", tensor::shape_str(shape)),
+void raise_not_viewable(std::string_view op, const TensorMeta& x, const SymShape& shape,
+                        std::string_view constraint) {
+  raise(op, constraint, {"view", "self", fmt::format("a layout viewable as {}", tensor::shape_str(shape)),
              fmt::format("{} strides {}", x.shape_str(), tensor::shape_str(x.strides)),
              "view size is not compatible with input tensor's size and stride (at least one "
              "dimension spans across two contiguous subspaces). Use .reshape(...) instead."});

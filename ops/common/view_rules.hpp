@@ -21,7 +21,8 @@ namespace symtrace::ops {
 // Replaces a -1 in `shape` by numel / prod(others) and checks that the shape holds exactly
 // numel elements. Errors (code "view", argument `argument`) follow PyTorch's wording.
 SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
-                    const std::vector<SymInt>& shape, const SymInt& numel);
+                    const std::vector<SymInt>& shape, const SymInt& numel,
+                    std::string_view constraint = {});
 
 // The strides of x viewed as `shape` (same numel), or nullopt when no view exists. guard:
 // an undecided "chunk covered" equality becomes a guard (view); otherwise it counts as not
@@ -40,6 +41,7 @@ TensorMeta reshape_meta(sym::ShapeEnv& env, const TensorMeta& x, const SymShape&
 tensor::Shape infer_size(std::string_view op, std::vector<std::int64_t> shape, std::int64_t numel);
 
 // The "not viewable" error of view().
-[[noreturn]] void raise_not_viewable(std::string_view op, const TensorMeta& x, const SymShape& shape);
+[[noreturn]] void raise_not_viewable(std::string_view op, const TensorMeta& x, const SymShape& shape,
+                                     std::string_view constraint = {});
 
 }  // namespace symtrace::ops

@@ -16,7 +16,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const std::vector<SymInt>& size = a.sym_ints("size");
   const auto n = static_cast<std::int64_t>(size.size());
   if (n < x.dim())  // C1
-    raise(cx.op, {"dim", "size", fmt::format(">= {} sizes", x.dim()), std::to_string(n),
+    raise(cx.op, "C1", {"dim", "size", fmt::format(">= {} sizes", x.dim()), std::to_string(n),
                   fmt::format("expand({}, size={}): the number of sizes provided ({}) must be "
                               "greater or equal to the number of dimensions in the tensor ({})",
                               x.shape_str(), tensor::shape_str(size), n, x.dim())});
@@ -27,7 +27,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
     const auto target = size[u].maybe_value();
     if (d < 0) {
       if (target && *target < 0)  // C2
-        raise(cx.op, {"shape-mismatch", "size", ">= 0", size[u].str(),
+        raise(cx.op, "C2", {"shape-mismatch", "size", ">= 0", size[u].str(),
                       fmt::format("The expanded size of the tensor ({}) isn't allowed in a "
                                   "leading, non-existing dimension {}",
                                   *target, i)});
@@ -47,7 +47,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
                                  tensor::shape_str(size), i))) {
       sizes[u] = have, strides[u] = stride;
     } else {  // C3
-      raise(cx.op, {"shape-mismatch", "size", have.str(), size[u].str(),
+      raise(cx.op, "C3", {"shape-mismatch", "size", have.str(), size[u].str(),
                     fmt::format("The expanded size of the tensor ({}) must match the existing "
                                 "size ({}) at non-singleton dimension {}.  Target sizes: {}.  "
                                 "Tensor sizes: {}",

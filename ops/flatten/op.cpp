@@ -16,10 +16,10 @@ struct Range {
 };
 
 Range checked_range(std::string_view op, const op::Args& a, std::int64_t rank) {
-  const Range r{wrap_dim(op, "start_dim", a.int_value("start_dim"), rank),
-                wrap_dim(op, "end_dim", a.int_value("end_dim"), rank)};  // C1
+  const Range r{wrap_dim(op, "start_dim", a.int_value("start_dim"), rank, "C1"),
+                wrap_dim(op, "end_dim", a.int_value("end_dim"), rank, "C1")};  // C1
   if (r.start > r.end)  // C2
-    raise(op, {"dim", "start_dim", fmt::format("<= end_dim ({})", r.end), std::to_string(r.start),
+    raise(op, "C2", {"dim", "start_dim", fmt::format("<= end_dim ({})", r.end), std::to_string(r.start),
                "flatten() has invalid args: start_dim cannot come after end_dim"});
   return r;
 }

@@ -13,7 +13,7 @@ namespace {
 void check(const op::Args& a, std::string_view op) {
   const std::string& mode = a.str("approximate");
   if (mode != "none" && mode != "tanh")  // C2
-    raise(op, {"value", "approximate", "'none' or 'tanh'", "'" + mode + "'",
+    raise(op, "C2", {"value", "approximate", "'none' or 'tanh'", "'" + mode + "'",
                "approximate argument must be either none or tanh."});
 }
 
@@ -42,7 +42,8 @@ void register_gelu(op::Registry& r) {
                      .result = UnarySpec::Result::kFloatOnly,
                      .check = check,
                      .f64 = element,
-                     .extra_samples = extra});
+                     .extra_samples = extra,
+                     .extra_constraints = {"C2: approximate is 'none' or 'tanh'"}});
 }
 
 }  // namespace symtrace::ops

@@ -13,9 +13,9 @@ namespace symtrace::ops {
 namespace {
 
 void check(std::string_view op, std::int64_t rank, DType index_dtype) {
-  if (rank == 0) raise(op, {"dim", "self", "rank >= 1", "[]", "too many indices for tensor of dimension 0"});  // C1
+  if (rank == 0) raise(op, "C1", {"dim", "self", "rank >= 1", "[]", "too many indices for tensor of dimension 0"});  // C1
   if (index_dtype != DType::kI64 && index_dtype != DType::kI32)  // C2
-    raise(op, {"dtype", "index", "i32 or i64", std::string(tensor::name(index_dtype)),
+    raise(op, "C2", {"dtype", "index", "i32 or i64", std::string(tensor::name(index_dtype)),
                fmt::format("tensors used as indices must be long or int tensors, got {}{}",
                            tensor::name(index_dtype),
                            index_dtype == DType::kBool ? " (boolean masks make data-dependent shapes)" : "")});

@@ -15,18 +15,18 @@ namespace {
 
 void check_index(std::string_view op, DType dtype, std::int64_t rank, const std::string& shape) {
   if (dtype != DType::kI64 && dtype != DType::kI32)  // C2
-    raise(op, {"dtype", "index", "i32 or i64", std::string(tensor::name(dtype)),
+    raise(op, "C2", {"dtype", "index", "i32 or i64", std::string(tensor::name(dtype)),
                fmt::format("index_select(): Expected dtype int32/int64 for index but got: {}",
                            tensor::name(dtype))});
   if (rank > 1)  // C3
-    raise(op, {"shape-mismatch", "index", "a vector", shape,
+    raise(op, "C3", {"shape-mismatch", "index", "a vector", shape,
                "index_select(): Index is supposed to be a vector"});
 }
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   const TensorMeta& index = a.meta("index");
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C1
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1"));  // C1
   check_index(cx.op, index.dtype, index.dim(), index.shape_str());
   SymShape sizes = x.sizes;
   if (x.dim() > 0) sizes[d] = index.numel();

@@ -14,13 +14,13 @@ namespace {
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() == 0)
-    raise(cx.op, {"dim", "self", "rank >= 1", "[]", "narrow() cannot be applied to a 0-dim tensor."});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C1
+    raise(cx.op, "C1", {"dim", "self", "rank >= 1", "[]", "narrow() cannot be applied to a 0-dim tensor."});
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1"));  // C1
   const SymInt& size = x.sizes[d];
   SymInt start = a.sym_int("start");
   const SymInt& length = a.sym_int("length");
   const auto fail = [&](std::string arg, std::string expected, std::string got, std::string msg) {
-    raise(cx.op, {"shape-mismatch", std::move(arg), std::move(expected), std::move(got), std::move(msg)});
+    raise(cx.op, "C2", {"shape-mismatch", std::move(arg), std::move(expected), std::move(got), std::move(msg)});
   };
   if (auto s = start.maybe_value(); s && *s < 0) {
     if (!holds(cx.env, sym::ge(start, -size), "narrow: start >= -size"))  // C2

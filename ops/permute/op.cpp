@@ -14,7 +14,7 @@ namespace {
 std::vector<std::size_t> checked_dims(std::string_view op, const std::vector<std::int64_t>& dims,
                                       std::int64_t rank) {
   if (static_cast<std::int64_t>(dims.size()) != rank)
-    raise(op, {"dim", "dims", fmt::format("{} dims", rank), std::to_string(dims.size()),
+    raise(op, "C1", {"dim", "dims", fmt::format("{} dims", rank), std::to_string(dims.size()),
                fmt::format("number of dimensions in the tensor input does not match the length "
                            "of the desired ordering of dimensions i.e. input.dim() = {} is not "
                            "equal to len(dims) = {}",
@@ -22,9 +22,9 @@ std::vector<std::size_t> checked_dims(std::string_view op, const std::vector<std
   std::vector<std::size_t> out;
   std::vector<bool> seen(static_cast<std::size_t>(rank), false);
   for (std::int64_t d : dims) {
-    const auto w = static_cast<std::size_t>(wrap_dim(op, "dims", d, rank));
+    const auto w = static_cast<std::size_t>(wrap_dim(op, "dims", d, rank, "C2"));
     if (seen[w])
-      raise(op, {"dim", "dims", "a permutation", shape_str(dims),
+      raise(op, "C2", {"dim", "dims", "a permutation", shape_str(dims),
                  "permute(): duplicate dims are not allowed."});
     seen[w] = true;
     out.push_back(w);

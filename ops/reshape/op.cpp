@@ -12,7 +12,7 @@ using samples::Layout;
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
-  const SymShape shape = infer_size(cx, "shape", a.sym_ints("shape"), x.numel());  // C1
+  const SymShape shape = infer_size(cx, "shape", a.sym_ints("shape"), x.numel(), "C1");
   return {reshape_meta(cx.env, x, shape)};
 }
 

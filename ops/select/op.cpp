@@ -13,15 +13,15 @@ namespace {
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() == 0)
-    raise(cx.op, {"dim", "self", "rank >= 1", "[]", "select() cannot be applied to a 0-dim tensor."});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C1
+    raise(cx.op, "C1", {"dim", "self", "rank >= 1", "[]", "select() cannot be applied to a 0-dim tensor."});
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1"));  // C1
   const SymInt& size = x.sizes[d];
   SymInt index = a.sym_int("index");
   const auto c = index.maybe_value();
   const bool negative = c && *c < 0;
   if (!holds(cx.env, negative ? sym::ge(index, -size) : sym::lt(index, size),
              fmt::format("{}: index {} within dim {} of {}", cx.op, index.str(), d, x.shape_str())))
-    raise(cx.op, {"index", "index", fmt::format("[-{0}, {0})", size.str()), index.str(),
+    raise(cx.op, "C2", {"index", "index", fmt::format("[-{0}, {0})", size.str()), index.str(),
                   fmt::format("select(): index {} out of range for tensor of size {} at dimension {}",
                               index.str(), x.shape_str(), d)});  // C2
   if (negative) index = index + size;

@@ -18,13 +18,13 @@ namespace {
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("x");
-  if (x.dim() == 0) raise(cx.op, {"dim", "x", "[*, 2d]", "[]", "silu_and_mul needs a last dim to split"});  // C1
+  if (x.dim() == 0) raise(cx.op, "C1", {"dim", "x", "[*, 2d]", "[]", "silu_and_mul needs a last dim to split"});  // C1
   if (!ew::is_floating(x.dtype))  // C3
-    raise(cx.op, {"dtype", "x", "a float dtype", std::string(tensor::name(x.dtype)),
+    raise(cx.op, "C3", {"dtype", "x", "a float dtype", std::string(tensor::name(x.dtype)),
                   fmt::format("silu_and_mul expects a floating-point x, got {}", tensor::name(x.dtype))});
   const SymInt& two_d = x.sizes.back();
   if (!holds(cx.env, sym::divisible(two_d, 2), "silu_and_mul: x.size(-1) is even"))  // C2
-    raise(cx.op, {"shape-mismatch", "x", "[*, 2d]", x.shape_str(),
+    raise(cx.op, "C2", {"shape-mismatch", "x", "[*, 2d]", x.shape_str(),
                   fmt::format("the last dim of x ({}) must be even: gate and up halves", two_d.str())});
   SymShape out = x.sizes;
   out.back() = cx.env.simplify(sym::floordiv(two_d, 2));

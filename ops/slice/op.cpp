@@ -21,12 +21,12 @@ SymInt clamp(const sym::ShapeEnv& env, SymInt e, const SymInt& lo, const SymInt&
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() == 0)
-    raise(cx.op, {"dim", "self", "rank >= 1", "[]", "slice() cannot be applied to a 0-dim tensor."});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C1
+    raise(cx.op, "C1", {"dim", "self", "rank >= 1", "[]", "slice() cannot be applied to a 0-dim tensor."});
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1"));  // C1
   const std::int64_t step = a.int_value("step");
-  if (step == 0) raise(cx.op, {"shape-mismatch", "step", "> 0", "0", "slice step cannot be zero"});  // C2
+  if (step == 0) raise(cx.op, "C2", {"shape-mismatch", "step", "> 0", "0", "slice step cannot be zero"});  // C2
   if (step < 0)
-    raise(cx.op, {"shape-mismatch", "step", "> 0", std::to_string(step), "step must be greater than zero"});
+    raise(cx.op, "C2", {"shape-mismatch", "step", "> 0", std::to_string(step), "step must be greater than zero"});
   const SymInt& size = x.sizes[d];
   const auto bound = [&](std::string_view name, const SymInt& none) {
     if (a.is_none(name)) return none;

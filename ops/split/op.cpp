@@ -15,8 +15,8 @@ namespace symtrace::ops {
 namespace {
 
 std::size_t dim_of(std::string_view op, const op::Args& a, std::int64_t rank) {
-  if (rank == 0) raise(op, {"dim", "self", "rank >= 1", "[]", fmt::format("{}: self has no dimensions", op)});
-  return static_cast<std::size_t>(wrap_dim(op, "dim", a.int_value("dim"), rank));
+  if (rank == 0) raise(op, "C1", {"dim", "self", "rank >= 1", "[]", fmt::format("{}: self has no dimensions", op)});
+  return static_cast<std::size_t>(wrap_dim(op, "dim", a.int_value("dim"), rank, "C1"));
 }
 
 // Views of x along d with the given lengths (consecutive, from 0).
@@ -60,11 +60,11 @@ op::Outputs split_fake(const op::Args& a, op::FakeContext& cx) {
   const SymInt& size = x.sizes[d];
   const auto concrete = size.maybe_value();
   if (!concrete)  // C3
-    raise(cx.op, {"symbolic", "self", "a concrete size", size.str(),
+    raise(cx.op, "C3", {"symbolic", "self", "a concrete size", size.str(),
                   fmt::format("split: the number of pieces depends on dim {} of {}, which is symbolic; "
                               "use split_with_sizes", d, x.shape_str())});
   if (split_size < 0 || (split_size == 0 && *concrete != 0))  // C2
-    raise(cx.op, {"shape-mismatch", "split_size", "> 0", std::to_string(split_size),
+    raise(cx.op, "C2", {"shape-mismatch", "split_size", "> 0", std::to_string(split_size),
                   fmt::format("split expects split_size be non-negative and 0 only for an empty dim, "
                               "but got split_size={} for dimension size {}", split_size, *concrete)});
   const auto lengths = split_lengths(*concrete, split_size);
@@ -86,13 +86,13 @@ op::Outputs sizes_fake(const op::Args& a, op::FakeContext& cx) {
   SymInt sum = 0;
   for (const SymInt& l : lengths) {
     if (auto v = l.maybe_value(); v && *v < 0)
-      raise(cx.op, {"shape-mismatch", "split_sizes", "sizes >= 0", tensor::shape_str(lengths),
+      raise(cx.op, "C2", {"shape-mismatch", "split_sizes", "sizes >= 0", tensor::shape_str(lengths),
                     fmt::format("split_with_sizes expects split_sizes have only non-negative entries, "
                                 "but got split_sizes={}", tensor::shape_str(lengths))});
     sum = sum + l;
   }
   if (!holds(cx.env, sym::eq(sum, x.sizes[d]), fmt::format("{}: split_sizes add up to dim {}", cx.op, d)))  // C2
-    raise(cx.op, {"shape-mismatch", "split_sizes", x.sizes[d].str(), sum.str(),
+    raise(cx.op, "C2", {"shape-mismatch", "split_sizes", x.sizes[d].str(), sum.str(),
                   fmt::format("split_with_sizes expects split_sizes to sum exactly to {} (input tensor's "
                               "size at dimension {}), but got split_sizes={}",
                               x.sizes[d].str(), d, tensor::shape_str(lengths))});

@@ -15,7 +15,7 @@ std::vector<bool> candidates(std::string_view op, const op::Args& a, std::int64_
   std::vector<bool> c(static_cast<std::size_t>(rank), a.is_none("dim"));
   if (!a.is_none("dim"))
     for (std::int64_t d : a.ints("dim")) {
-      const std::int64_t w = wrap_dim(op, "dim", d, rank);
+      const std::int64_t w = wrap_dim(op, "dim", d, rank, "C1");
       if (rank > 0) c[static_cast<std::size_t>(w)] = true;
     }
   return c;

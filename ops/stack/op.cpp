@@ -13,9 +13,9 @@ namespace {
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const std::vector<TensorMeta>& ts = a.metas("tensors");
   if (ts.empty())
-    raise(cx.op, {"shape-mismatch", "tensors", "a non-empty list", "[]", "stack expects a non-empty TensorList"});
+    raise(cx.op, "C1", {"shape-mismatch", "tensors", "a non-empty list", "[]", "stack expects a non-empty TensorList"});
   const TensorMeta& first = ts[0];
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), first.dim() + 1));  // C1
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), first.dim() + 1, "C1"));  // C1
   std::vector<ew::Operand> operands;
   for (std::size_t i = 0; i < ts.size(); ++i) {
     const TensorMeta& t = ts[i];
@@ -25,7 +25,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
       same = t.sizes[k].identical(first.sizes[k]) ||
              holds(cx.env, sym::eq(t.sizes[k], first.sizes[k]), fmt::format("stack: tensors[{}] sizes", i));
     if (!same)  // C2
-      raise(cx.op, {"shape-mismatch", fmt::format("tensors[{}]", i), first.shape_str(), t.shape_str(),
+      raise(cx.op, "C2", {"shape-mismatch", fmt::format("tensors[{}]", i), first.shape_str(), t.shape_str(),
                     fmt::format("stack expects each tensor to be equal size, but got {} at entry 0 and "
                                 "{} at entry {}",
                                 first.shape_str(), t.shape_str(), i)});

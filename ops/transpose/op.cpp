@@ -21,8 +21,8 @@ TensorMeta swap(const TensorMeta& x, std::int64_t d0, std::int64_t d1) {
 
 op::Outputs transpose_fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
-  return {swap(x, wrap_dim(cx.op, "dim0", a.int_value("dim0"), x.dim()),  // C1
-               wrap_dim(cx.op, "dim1", a.int_value("dim1"), x.dim()))};
+  return {swap(x, wrap_dim(cx.op, "dim0", a.int_value("dim0"), x.dim(), "C1"),  // C1
+               wrap_dim(cx.op, "dim1", a.int_value("dim1"), x.dim(), "C1"))};
 }
 
 op::Outputs transpose_ref(const op::Args& a, op::KernelContext&) {
@@ -35,7 +35,7 @@ op::Outputs transpose_ref(const op::Args& a, op::KernelContext&) {
 op::Outputs t_fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() > 2)  // C1
-    raise(cx.op, {"dim", "self", "a tensor with <= 2 dims", x.shape_str(),
+    raise(cx.op, "C1", {"dim", "self", "a tensor with <= 2 dims", x.shape_str(),
                   fmt::format("t() expects a tensor with <= 2 dimensions, but self is {}D", x.dim())});
   return {x.dim() == 2 ? swap(x, 0, 1) : x};
 }
@@ -49,7 +49,7 @@ op::Outputs t_ref(const op::Args& a, op::KernelContext&) {
 op::Outputs mt_fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() < 2)  // C1
-    raise(cx.op, {"dim", "self", "a tensor with >= 2 dims", x.shape_str(),
+    raise(cx.op, "C1", {"dim", "self", "a tensor with >= 2 dims", x.shape_str(),
                   fmt::format("tensor.mT is only supported on matrices or batches of matrices. Got "
                               "{}-D tensor.",
                               x.dim())});

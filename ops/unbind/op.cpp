@@ -13,11 +13,11 @@ namespace {
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
   if (x.dim() == 0)
-    raise(cx.op, {"dim", "self", "rank >= 1", "[]", "Dimension specified as 0 but tensor has no dimensions"});
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim()));  // C1
+    raise(cx.op, "C1", {"dim", "self", "rank >= 1", "[]", "Dimension specified as 0 but tensor has no dimensions"});
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1"));  // C1
   const auto n = x.sizes[d].maybe_value();
   if (!n)  // C2
-    raise(cx.op, {"symbolic", "self", "a concrete size", x.sizes[d].str(),
+    raise(cx.op, "C2", {"symbolic", "self", "a concrete size", x.sizes[d].str(),
                   fmt::format("unbind: the number of outputs is dim {} of {}, which is symbolic", d,
                               x.shape_str())});
   std::vector<TensorMeta> out;

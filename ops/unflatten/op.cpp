@@ -12,7 +12,7 @@ namespace {
 
 [[noreturn]] void bad_sizes(std::string_view op, const std::vector<SymInt>& sizes, std::int64_t dim,
                             const SymInt& have) {
-  raise(op, {"shape-mismatch", "sizes", fmt::format("sizes multiplying to {}", have.str()),
+  raise(op, "C2", {"shape-mismatch", "sizes", fmt::format("sizes multiplying to {}", have.str()),
              tensor::shape_str(sizes),
              fmt::format("unflatten: Provided sizes {} don't multiply up to the size of dim {} ({}) "
                          "in the input tensor",
@@ -21,10 +21,10 @@ namespace {
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
-  const std::int64_t dim = wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim());  // C1
+  const std::int64_t dim = wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim(), "C1");  // C1
   const std::vector<SymInt>& sizes = a.sym_ints("sizes");
   if (sizes.empty())
-    raise(cx.op, {"shape-mismatch", "sizes", "non-empty sizes", "[]", "unflatten: sizes must be non-empty"});
+    raise(cx.op, "C2", {"shape-mismatch", "sizes", "non-empty sizes", "[]", "unflatten: sizes must be non-empty"});
   const SymInt& have = x.sizes[static_cast<std::size_t>(dim)];
   SymShape split;
   try {  // C2, with PyTorch's unflatten message rather than view's
@@ -36,7 +36,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   shape.insert(shape.end(), split.begin(), split.end());
   shape.insert(shape.end(), x.sizes.begin() + dim + 1, x.sizes.end());
   auto out = view_meta(cx.env, x, shape);
-  if (!out) raise_not_viewable(cx.op, x, shape);
+  if (!out) raise_not_viewable(cx.op, x, shape);  // a strided dim that does not split
   return {*out};
 }
 

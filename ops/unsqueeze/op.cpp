@@ -8,7 +8,7 @@ namespace {
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
-  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim() + 1));
+  const auto d = static_cast<std::size_t>(wrap_dim(cx.op, "dim", a.int_value("dim"), x.dim() + 1, "C1"));
   SymShape sizes = x.sizes, strides = x.strides;
   // The new dim's stride is what PyTorch picks: the next dim's extent, or 1 at the end.
   const SymInt stride = d < x.sizes.size() ? x.sizes[d] * x.strides[d] : SymInt(1);

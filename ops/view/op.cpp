@@ -12,9 +12,9 @@ using samples::Layout;
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& x = a.meta("self");
-  const SymShape shape = infer_size(cx, "shape", a.sym_ints("shape"), x.numel());  // C1
+  const SymShape shape = infer_size(cx, "shape", a.sym_ints("shape"), x.numel(), "C1");
   auto out = view_meta(cx.env, x, shape);                                          // C2
-  if (!out) raise_not_viewable(cx.op, x, shape);
+  if (!out) raise_not_viewable(cx.op, x, shape, "C2");
   return {*out};
 }
 

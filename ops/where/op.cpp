@@ -13,11 +13,11 @@ namespace {
 
 DType result(std::string_view op, DType cond, ew::Operand a, ew::Operand b) {
   if (cond != DType::kBool)  // C1
-    raise(op, {"dtype", "condition", "bool", std::string(tensor::name(cond)),
+    raise(op, "C1", {"dtype", "condition", "bool", std::string(tensor::name(cond)),
                fmt::format("where expected condition to be a boolean tensor, but got a tensor with dtype {}",
                            tensor::name(cond))});
   const ew::Operand both[] = {a, b};
-  return ew::result_type(op, both);  // C3
+  return ew::result_type(op, both, "C3");
 }
 
 op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
@@ -26,7 +26,7 @@ op::Outputs fake(const op::Args& a, op::FakeContext& cx) {
   const TensorMeta& y = a.meta("other");
   const DType d = result(cx.op, c.dtype, ew::operand_of(x), ew::operand_of(y));
   const ew::Named shapes[] = {{"condition", &c.sizes}, {"self", &x.sizes}, {"other", &y.sizes}};
-  return {TensorMeta::contiguous(ew::broadcast_shapes(cx, shapes), d, x.device)};  // C2
+  return {TensorMeta::contiguous(ew::broadcast_shapes(cx, shapes, "C2"), d, x.device)};
 }
 
 op::Outputs reference(const op::Args& a, op::KernelContext& cx) {
