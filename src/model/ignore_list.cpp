@@ -1,6 +1,14 @@
 // Ignore / exclude lists and scheme targets: exact names, "re:" regexes (Python re.match:
 // anchored at the start only), globs, transformers' prefix-or-suffix rule, and the expansion
 // of fused modules into their checkpoint parts (OPS.md §12.4).
+
+// GCC 12 at -O2 with sanitizers reports a false -Wmaybe-uninitialized inside libstdc++'s
+// <regex> (std::function members of its NFA states); the pragma must precede every include
+// for the header lines it covers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
