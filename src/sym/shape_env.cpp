@@ -78,6 +78,12 @@ std::vector<std::string> ShapeEnv::provenance_notes(Expr e) const {
   return out;
 }
 
+void ShapeEnv::set_hint(Expr symbol, std::int64_t value) {
+  const std::uint32_t id = symbol.symbol_id();
+  if (id >= impl_->infos.size()) throw diag::InternalError("set_hint of a symbol from another ShapeEnv");
+  impl_->infos[id].hint = value;
+}
+
 namespace {
 [[noreturn]] void fail_fact(const ShapeEnv& env, const Cond& c, std::string code, std::string message) {
   diag::Diagnostic d;

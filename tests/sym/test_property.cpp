@@ -2,6 +2,7 @@
 // random facts, evaluated on random bindings that satisfy the facts.
 //   - evaluate(canonical) == evaluate(naive tree) and evaluate(simplify) == the same,
 //     wherever the naive tree is defined (no division by zero, no int64 overflow);
+//   - the value lies in bounds() and in the residue class of modulus();
 //   - decide(cond) never contradicts a sampled binding;
 //   - bind() accepts every sampled binding.
 // SYMTRACE_PROPERTY_CASES sets the number of expressions (default 200,000; 20,000 under
@@ -332,9 +333,17 @@ TEST(SymProperty, SimplifyAndDecideAgreeWithNaiveEvaluation) {
         if (fail(w, fmt::format("building {} threw {}", text(n, w.names), e.what()))) return;
         continue;
       }
+      // bounds() and modulus() must contain every value the expression takes.
+      const Range range = w.env.bounds(canon);
+      const auto [modulus, residue] = w.env.modulus(canon);
       for (const Values& v : w.bindings) {
         auto want = eval(n, v);
         if (!want) continue;
+        const bool in_class = modulus == 0 ? *want == residue : py_mod(*want, modulus) == py_mod(residue, modulus);
+        if ((!range.contains(*want) || !in_class) &&
+            fail(w, fmt::format("{}\n  canonical {}\n  at {}: value {} but bounds {} and {} mod {}", text(n, w.names),
+                                canon, binding_text(w, v), *want, range, residue, modulus)))
+          return;
         for (Expr e : {canon, simple}) {
           Eval got = eval_expr(e, v);
           if (!got.value && got.error == "overflow") {

@@ -40,6 +40,8 @@ TEST(ShapeEnv, SymbolsCarryNameProvenanceKindAndRange) {
   EXPECT_EQ(env.symbols().size(), 3u);
   EXPECT_EQ(env.provenance_notes(b * h),
             (std::vector<std::string>{"B from input x dim 0", "hidden from config.hidden_size"}));
+  env.set_hint(h, 4096);
+  EXPECT_EQ(env.provenance_notes(h), (std::vector<std::string>{"hidden = 4096 from config.hidden_size"}));
   EXPECT_EQ(error_of([&] { env.new_symbol("B", "again"); }).code, "symbol");
   EXPECT_EQ(error_of([&] { env.new_symbol("E", "empty", SymbolKind::kConfig, Range{5, 4}); }).code, "symbol");
 }

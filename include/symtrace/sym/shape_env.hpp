@@ -91,6 +91,8 @@ class ShapeEnv {
   std::vector<const SymbolInfo*> symbols() const;
   // "E = 128 from config.num_experts" lines for every symbol in e (for diagnostics).
   std::vector<std::string> provenance_notes(Expr e) const;
+  // A known example value (a config's value) that provenance_notes() shows; not a fact.
+  void set_hint(Expr symbol, std::int64_t value);
 
   // --- facts -----------------------------------------------------------------------------
   // Adds a fact: comparisons (equalities substitute via union-find; bounds narrow ranges;
