@@ -113,9 +113,8 @@ Interval detail::EnvCore::bounds(Expr e) const {
   switch (n->kind) {
     case ExprKind::kConstant: return Interval::point(n->value);
     case ExprKind::kSymbol: {
-      const auto id = static_cast<std::size_t>(n->value);
-      if (id >= facts.symbols.size() || infos[id].name != n->symbol_name()) return {};
-      const auto& f = facts.symbols[id];
+      if (!owns(n)) return {};
+      const auto& f = facts.symbols[static_cast<std::size_t>(n->value)];
       return detail::tighten(f.range, f.mod);
     }
     case ExprKind::kAdd: {

@@ -66,7 +66,7 @@ bool has_free_symbol(const EnvCore& env, Expr g) {
     auto f = t.factors(i);
     if (f.size() != 1 || !f[0].is_symbol()) continue;
     const auto id = f[0].symbol_id();
-    if (id >= env.facts.symbols.size()) continue;
+    if (!env.owns(f[0].node())) continue;
     const Interval r = env.facts.symbols[id].range;
     if (r.lo != Interval::kNegInf || r.hi != Interval::kPosInf) continue;
     const std::uint64_t bit = f[0].node()->sym_mask;

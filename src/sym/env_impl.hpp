@@ -108,6 +108,12 @@ struct EnvState {
 
 // The analyzers over the state, each in its own file.
 struct EnvCore : EnvState {
+  // Whether this symbol node is one of this env's symbols (ids are per env, so a symbol
+  // of another env may share an id; its facts are not ours).
+  bool owns(const Node* symbol) const {
+    const auto id = static_cast<std::size_t>(symbol->value);
+    return id < infos.size() && infos[id].name == symbol->symbol_name();
+  }
   Interval bounds(Expr e) const;          // bounds.cpp
   ModSet modular(Expr e) const;           // modular.cpp
   Expr simplify(Expr e) const;                    // simplify.cpp

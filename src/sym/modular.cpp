@@ -85,9 +85,8 @@ ModSet detail::EnvCore::modular(Expr e) const {
   switch (n->kind) {
     case ExprKind::kConstant: return ModSet::exactly(n->value);
     case ExprKind::kSymbol: {
-      const auto id = static_cast<std::size_t>(n->value);
-      if (id >= facts.symbols.size() || infos[id].name != n->symbol_name()) return {};
-      return facts.symbols[id].mod;
+      if (!owns(n)) return {};
+      return facts.symbols[static_cast<std::size_t>(n->value)].mod;
     }
     case ExprKind::kAdd:
       out = ModSet::exactly(n->value);

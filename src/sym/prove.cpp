@@ -72,6 +72,11 @@ std::optional<Expr> find_kind(Expr e, ExprKind a, ExprKind b) {
   return std::nullopt;
 }
 
+void symbols_of(Expr e, std::vector<Expr>& out) {
+  if (e.is_symbol() && std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  for (Expr k : e.children()) symbols_of(k, out);
+}
+
 void division_atoms(Expr e, std::vector<Expr>& out) {
   if ((e.kind() == ExprKind::kFloorDiv || e.kind() == ExprKind::kMod) && e.children()[1].is_constant())
     out.push_back(e);
@@ -282,12 +287,14 @@ Truth by_cases(const EnvCore& env, Expr g, int depth, Goal&& goal) {
   std::optional<std::uint32_t> best;
   std::int64_t best_cases = kMaxResidueCases + 1, best_m = 0;
   for (Expr a : divs) {
-    for (std::uint32_t id : a.children()[0].free_symbols()) {
-      if (id >= env.facts.symbols.size()) continue;
+    std::vector<Expr> syms;
+    symbols_of(a.children()[0], syms);
+    for (Expr x : syms) {
+      if (!env.owns(x.node())) continue;
+      const std::uint32_t id = x.symbol_id();
       std::int64_t k = 1;
       for (Expr b : divs) {
-        auto fs = b.children()[0].free_symbols();
-        if (std::find(fs.begin(), fs.end(), id) != fs.end()) k = std::lcm(k, *b.children()[1].constant());
+        if (contains(b.children()[0], x)) k = std::lcm(k, *b.children()[1].constant());
         if (k > (1 << 20)) break;
       }
       const ModSet known = env.facts.symbols[id].mod;

@@ -123,7 +123,25 @@ Truth decide_scratch(const detail::EnvCore& impl, const Cond& c, detail::Effort 
 }
 }  // namespace
 
+namespace {
+// Facts may only name this env's symbols: ids are per env, and another env's symbol with
+// the same id would take over its facts.
+void check_owned(const detail::EnvCore& impl, const Cond& c) {
+  auto walk = [&](auto&& self, Expr e) -> void {
+    if (e.is_symbol() && !impl.owns(e.node()))
+      diag::fail("symbol", fmt::format("{} (id {}) is not a symbol of this ShapeEnv", e.symbol_name(), e.symbol_id()));
+    for (Expr k : e.children()) self(self, k);
+  };
+  if (c.is_comparison()) {
+    walk(walk, c.lhs());
+    walk(walk, c.rhs());
+  }
+  for (const Cond& o : c.operands()) check_owned(impl, o);
+}
+}  // namespace
+
 void ShapeEnv::assume(const Cond& fact) {
+  check_owned(*impl_, fact);
   // A quick decision: enough to skip facts already known and to catch most
   // contradictions; add_fact() catches the ones it meets (empty ranges, residues).
   const Truth t = decide_scratch(*impl_, fact, detail::kQuickEffort);
@@ -200,6 +218,7 @@ std::pair<std::int64_t, std::int64_t> ShapeEnv::modulus(Expr e) const {
 }
 
 Truth ShapeEnv::require(const Cond& c, std::string reason) {
+  check_owned(*impl_, c);
   const Truth t = decide_scratch(*impl_, c);
   if (t != Truth::kUnknown) return t;
   if (impl_->policy == GuardPolicy::kStrict) {

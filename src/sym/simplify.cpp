@@ -90,7 +90,7 @@ Expr detail::EnvCore::simplify(Expr e) const {
   switch (n->kind) {
     case ExprKind::kConstant: return e;
     case ExprKind::kSymbol: {
-      if (!(facts.subst_mask & n->sym_mask)) return e;
+      if (!(facts.subst_mask & n->sym_mask) || !owns(n)) return e;
       auto it = facts.subst.find(static_cast<std::uint32_t>(n->value));
       return it == facts.subst.end() ? e : it->second;
     }

@@ -183,6 +183,19 @@ TEST(ShapeEnv, BindOfTwentyGuards) {
   EXPECT_EQ(error_of([&] { env.bind({{"s0", 1}, {"s1", 2}, {"s2", 3}, {"s3", 4}, {"s4", 6000}}); }).code, "bind");
 }
 
+TEST(ShapeEnv, SymbolsOfAnotherEnvAreNotConfused) {
+  ShapeEnv env, other;
+  const Expr x = env.new_symbol("x", "t");
+  const Expr y = env.new_symbol("y", "t");
+  const Expr z = other.new_symbol("z", "u");  // the same id as x
+  ASSERT_EQ(z.symbol_id(), x.symbol_id());
+  env.assume(eq(x, y * 2));
+  env.assume(le(y, 5));
+  EXPECT_EQ(env.simplify(z + 1), z + 1);         // not rewritten as x would be
+  EXPECT_EQ(env.decide(le(z, 10)), Truth::kUnknown);
+  EXPECT_EQ(error_of([&] { env.assume(le(z, 3)); }).code, "symbol");
+}
+
 TEST(ShapeEnv, MovesKeepTheFacts) {
   ShapeEnv env;
   const Expr a = env.new_symbol("a", "t");
