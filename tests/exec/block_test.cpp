@@ -7,6 +7,7 @@
 #include <symtrace/graph/passes.hpp>
 #include <symtrace/graph/tracer.hpp>
 
+#include "tests/exec/backends.hpp"
 #include "tests/graph/qlinear_ops.hpp"
 
 namespace symtrace::exec {
@@ -17,24 +18,8 @@ using graph::Traced;
 using sym::SymInt;
 using tensor::DType;
 
-// Model code runs on either backend: Traced handles or eager tensors.
-struct TraceBackend {
-  using T = Traced;
-  using A = graph::Arg;
-  graph::Tracer& tr;
-  T call(std::string_view op, std::vector<A> args) { return tr.call(op, std::move(args)); }
-  auto scope(std::string_view name) { return tr.scope(name); }
-};
-
-struct EagerBackend {
-  using T = Tensor;
-  using A = op::Value;
-  const op::Registry& reg;
-  T call(std::string_view op, std::vector<A> args) {
-    return v2::get<Tensor>(op::call(reg.get(op), std::move(args)).at(0));
-  }
-  int scope(std::string_view) { return 0; }
-};
+using testing::EagerBackend;
+using testing::TraceBackend;
 
 template <class T>
 struct BlockWeights {
