@@ -245,7 +245,13 @@ QuantizedWeight bind_weight(const CheckSite& site, std::string_view weight_name,
     if (!contains(allowed, g)) return false;
     Truth t = decide_shape(env, scale.sizes, want);
     if (t == Truth::kFalse) return false;
-    // Unknown: accept under a recorded guard for each dim.
+    // A symbolic dim where the form needs a unit dim is another layout, not a guard: [N]
+    // must not pass as per-tensor [1] under "N == 1" (the Quark 1-D scale bug).
+    if (t == Truth::kUnknown) {
+      for (std::size_t i = 0; i < want.size(); ++i)
+        if (want[i].identical(sym::SymInt(1)) && scale.sizes[i].is_symbolic()) return false;
+    }
+    // Unknown otherwise: accept under a recorded guard for each dim.
     require_shape(site, "scale-layout", scale_name, scale, want);
     w.spec.granularity = g;
     return true;
