@@ -74,12 +74,13 @@ void attention(const Attention& a, tensor::Isa isa) {
       // Keys any row of the block sees: [lo, hi).
       const std::int64_t lo = key_range(a, i0).first, hi = key_range(a, i1 - 1).second;
       const std::int64_t n = std::max<std::int64_t>(hi - lo, 0);
-      const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + h * a.q_stride[2]);
-      const void* krow = at(a.k, b * a.k_stride[0] + lo * a.k_stride[1] + g * a.k_stride[2]);
       const void* vrow = at(a.v, b * a.v_stride[0] + g * a.v_stride[2]);
-      if (n > 0)
+      if (n > 0) {
+        const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + h * a.q_stride[2]);
+        const void* krow = at(a.k, b * a.k_stride[0] + lo * a.k_stride[1] + g * a.k_stride[2]);
         gemm_nt(i1 - i0, n, a.D, {qrow, a.dtype, a.q_stride[1]}, {krow, a.dtype, a.k_stride[1]}, nullptr,
                 a.dtype, scores.data(), tensor::DType::kF32, n, isa);
+      }
       for (std::int64_t i = i0; i < i1; ++i) {
         float* s = scores.data() + (i - i0) * n;
         void* o = const_cast<char*>(at(a.out, b * a.out_stride[0] + i * a.out_stride[1] + h * a.out_stride[2]));
