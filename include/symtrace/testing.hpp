@@ -80,6 +80,10 @@ CheckResult check_no_findings(const graph::Graph& g);
 // ("" = any path).
 CheckResult check_finding(const graph::Graph& g, std::string_view code,
                           std::string_view path_part = {});
+// No guards were recorded: the graph holds for every size its symbols' facts allow. A
+// guard such as `S == B*S` (recorded when [B*S, N] meets [B, S, N] in a broadcast) holds only
+// for B == 1; the message lists each guard with its reason and the node that recorded it.
+CheckResult check_no_guards(const graph::Graph& g);
 // The kernel chosen for the (last) op node at `path` is `kernel` ("linear.avx512_bf16").
 CheckResult check_kernel(const graph::Graph& g, std::string_view path, std::string_view kernel);
 // Why the kernel at `path` was chosen: chosen kernel and every rejected variant's reason.

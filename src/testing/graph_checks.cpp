@@ -96,6 +96,18 @@ CheckResult check_finding(const graph::Graph& g, std::string_view code, std::str
       seen.empty() ? std::string("no findings") : fmt::format("{}", fmt::join(seen, ", "))));
 }
 
+CheckResult check_no_guards(const graph::Graph& g) {
+  const auto& guards = g.env().guards();
+  if (guards.empty()) return CheckResult::pass();
+  std::string text = fmt::format("expected no guards, got {}:", guards.size());
+  for (std::size_t i = 0; i < guards.size(); ++i) {
+    graph::NodeId site = g.guard_site(i);
+    text += fmt::format("\n  {}  ({}){}", guards[i].cond.str(), guards[i].reason,
+                        site == graph::kNoNode ? std::string() : fmt::format(" at {}", g.label(site)));
+  }
+  return CheckResult::failure(std::move(text));
+}
+
 CheckResult check_kernel(const graph::Graph& g, std::string_view path, std::string_view kernel) {
   auto id = last_op_at(g, path);
   if (!id) return CheckResult::failure(no_node_message(g, path));

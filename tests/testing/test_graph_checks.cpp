@@ -166,3 +166,26 @@ TEST(Golden, MissingMismatchAndUpdate) {
 
 }  // namespace
 }  // namespace symtrace::testing
+
+namespace symtrace::testing {
+namespace {
+
+TEST(GraphChecks, GuardsAreListedWithTheirSite) {
+  graph::Graph clean;
+  trace_mlp(clean);
+  EXPECT_TRUE(check_no_guards(clean));
+
+  graph::Graph g;
+  graph::Tracer tr(g);
+  SymInt B = tr.symbol("B", "input a dim 0"), S = tr.symbol("S", "input a dim 1");
+  SymInt T = tr.symbol("T", "input b dim 1");
+  auto scope = tr.scope("model.mix");
+  tr.output("y", tr.call("add", {tr.input("a", {B, S}, DType::kF32), tr.input("b", {B, T}, DType::kF32)}));
+  auto r = check_no_guards(g);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.message.rfind("expected no guards, got 1:\n  S == T  (add: ", 0), 0u) << r.message;
+  EXPECT_NE(r.message.find(") at model.mix"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace symtrace::testing

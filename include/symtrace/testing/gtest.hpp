@@ -56,6 +56,7 @@ inline ::testing::AssertionResult as_assertion(const CheckResult& r) {
 
 #define EXPECT_NO_FINDINGS(g) EXPECT_TRUE(::symtrace::testing::as_assertion(::symtrace::testing::check_no_findings(g)))
 #define ASSERT_NO_FINDINGS(g) ASSERT_TRUE(::symtrace::testing::as_assertion(::symtrace::testing::check_no_findings(g)))
+#define EXPECT_NO_GUARDS(g) EXPECT_TRUE(::symtrace::testing::as_assertion(::symtrace::testing::check_no_guards(g)))
 #define EXPECT_FINDING(g, code, path) \
   EXPECT_TRUE(::symtrace::testing::as_assertion(::symtrace::testing::check_finding(g, code, path)))
 #define EXPECT_KERNEL(g, path, kernel) \
