@@ -205,7 +205,14 @@ int run(std::span<const std::string> args) {
   return kExitClean;
 }
 
-const RegisterCommand reg{{"check", "check a Hugging Face checkpoint against the kernels' formats", &run}};
-
 }  // namespace
+
+int run_check(std::span<const std::string> args) { return run(args); }
+
+#ifndef SYMTRACE_CHECK_CMD_NO_REGISTER
+namespace {
+const RegisterCommand reg{{"check", "check a Hugging Face checkpoint against the kernels' formats", &run}};
+}  // namespace
+#endif
+
 }  // namespace symtrace::cli
