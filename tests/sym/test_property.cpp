@@ -281,6 +281,17 @@ Eval eval_expr(Expr e, const Values& v) {
   }
 }
 
+const char* op_text(CondOp op) {
+  switch (op) {
+    case CondOp::kEq: return "==";
+    case CondOp::kNe: return "!=";
+    case CondOp::kLt: return "<";
+    case CondOp::kLe: return "<=";
+    case CondOp::kGt: return ">";
+    default: return ">=";
+  }
+}
+
 bool holds(CondOp op, std::int64_t a, std::int64_t b) {
   switch (op) {
     case CondOp::kEq: return a == b;
@@ -378,7 +389,7 @@ TEST(SymProperty, SimplifyAndDecideAgreeWithNaiveEvaluation) {
         ++checks;
         if (holds(op, *a, *b) != (t == Truth::kTrue) &&
             fail(w, fmt::format("decide({} {} {}) = {} but at {} the sides are {} and {}", text(n, w.names),
-                                static_cast<int>(op), text(rhs, w.names), t, binding_text(w, v), *a, *b)))
+                                op_text(op), text(rhs, w.names), t, binding_text(w, v), *a, *b)))
           return;
       }
     }
