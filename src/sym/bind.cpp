@@ -62,6 +62,38 @@ std::optional<bool> eval_cond(const Cond& c, const Bindings& b, std::string& got
   return v;
 }
 
+// For x == e with x's value known: the symbol y and its value when e == c*y + rest with
+// y the only unbound symbol, appearing once, and c dividing x - rest.
+// `impossible` is set when no integer y satisfies it.
+std::optional<std::pair<std::uint32_t, std::int64_t>> solve_for_unbound(Expr e, std::int64_t x, const Bindings& b,
+                                                                        bool& impossible) {
+  detail::TermView t(e);
+  std::optional<std::size_t> at;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    bool bound = true;
+    for (std::uint32_t id : t.term(i).free_symbols()) bound = bound && b.get(id).has_value();
+    if (bound) continue;
+    auto f = t.factors(i);
+    if (at || f.size() != 1 || !f[0].is_symbol()) return std::nullopt;
+    at = i;
+  }
+  if (!at) return std::nullopt;
+  const Expr rest = e - t.term(*at);
+  std::int64_t r;
+  try {
+    r = evaluate(rest, [&](std::uint32_t id) { return b.get(id); });
+  } catch (const diag::Error&) {  // undefined there: the fact checks report it
+    return std::nullopt;
+  }
+  std::int64_t diff;
+  if (__builtin_sub_overflow(x, r, &diff)) return std::nullopt;
+  if (diff % t.coef(*at) != 0) {
+    impossible = true;
+    return std::nullopt;
+  }
+  return std::pair{t.factors(*at)[0].symbol_id(), diff / t.coef(*at)};
+}
+
 void collect_symbols(const Cond& c, std::vector<std::uint32_t>& out) {
   if (c.is_comparison()) {
     for (auto id : c.lhs().free_symbols()) out.push_back(id);
@@ -101,8 +133,9 @@ Bindings ShapeEnv::bind(const std::map<std::string, std::int64_t, std::less<>>& 
     throw diag::Error(std::move(d));
   };
 
-  // Eliminated symbols follow the symbols they were set equal to (and the other way round
-  // for a plain renaming x == y), until nothing changes.
+  // Eliminated symbols follow the symbols they were set equal to, and the other way round
+  // when the equality is linear in the one symbol left unbound (hidden == 128*k binds k),
+  // until nothing changes.
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [id, e] : impl_->facts.subst) {
@@ -113,8 +146,16 @@ Bindings ShapeEnv::bind(const std::map<std::string, std::int64_t, std::less<>>& 
           violation(fmt::format("{} == {} cannot be evaluated: {}", infos[id].name, e.str(), err.diagnostic().message),
                     "", "", e.free_symbols());
         }
-      } else if (e.is_symbol() && !b.get(e.symbol_id())) {
-        b.set(e.symbol_id(), *b.get(id)), changed = true;
+      } else {
+        bool impossible = false;
+        if (auto y = solve_for_unbound(e, *b.get(id), b, impossible)) b.set(y->first, y->second), changed = true;
+        if (impossible) {
+          auto ids = e.free_symbols();
+          ids.push_back(id);
+          violation(fmt::format("the equality {} == {} cannot hold for {} = {}", infos[id].name, e.str(),
+                                infos[id].name, *b.get(id)),
+                    fmt::format("{} == {}", infos[id].name, e.str()), std::to_string(*b.get(id)), ids);
+        }
       }
     }
   }

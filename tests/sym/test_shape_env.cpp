@@ -173,6 +173,18 @@ TEST(ShapeEnv, BindChecksEveryFactAndNamesProvenance) {
   EXPECT_EQ(error_of([&] { (void)env.evaluate(b, env.bind({})); }).code, "unbound");
 }
 
+TEST(ShapeEnv, BindSolvesLinearEqualities) {
+  ShapeEnv env;
+  const Expr k = env.new_symbol("k", "blocks");
+  const Expr h = env.new_symbol("hidden", "config.hidden_size", SymbolKind::kConfig);
+  env.assume(eq(h, k * 128 + 64));  // eliminates hidden (the newer symbol)
+  const Bindings b = env.bind({{"hidden", 64 + 128 * 7}});
+  EXPECT_EQ(b.get(k.symbol_id()), 7);
+  const auto d = error_of([&] { env.bind({{"hidden", 100}}); });
+  EXPECT_EQ(d.code, "bind");  // no integer k: the equality cannot hold
+  EXPECT_NE(d.message.find("hidden == 128*k + 64"), std::string::npos);
+}
+
 TEST(ShapeEnv, BindOfTwentyGuards) {
   ShapeEnv env;
   std::vector<Expr> s;
