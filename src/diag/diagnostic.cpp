@@ -39,7 +39,7 @@ void fail(std::string code, std::string message) {
   throw Error(std::move(d));
 }
 
-InternalError::InternalError(const std::string& what, std::source_location where)
+InternalError::InternalError(const std::string& what, symtrace::SourceLocation where)
     : std::logic_error(fmt::format("internal error (a symtrace bug): {} [{}:{}]", what,
                                    where.file_name(), where.line())) {}
 

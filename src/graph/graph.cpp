@@ -69,7 +69,7 @@ ParamInfo group(std::int64_t g, ParamRole role) {
   return ParamInfo{.role = role, .granularity = Granularity::kGroup, .group = g};
 }
 
-std::string location_str(const std::source_location& loc) {
+std::string location_str(const symtrace::SourceLocation& loc) {
   std::string_view file = loc.file_name();
   if (file.empty()) return {};
   // Keep the last two path components: stable across checkouts, still findable.
@@ -139,7 +139,7 @@ namespace {
 }  // namespace
 
 static NodeId add_named(Graph::Impl& im, NodeKind kind, std::string name, TensorMeta meta,
-                        std::string_view module, std::source_location loc) {
+                        std::string_view module, symtrace::SourceLocation loc) {
   if (im.by_name.contains(std::pair(kind, name))) duplicate_name(kind, name);
   Node n;
   n.kind = kind;
@@ -153,12 +153,12 @@ static NodeId add_named(Graph::Impl& im, NodeKind kind, std::string name, Tensor
 }
 
 NodeId Graph::add_input(std::string name, TensorMeta meta, std::string_view module,
-                        std::source_location loc) {
+                        symtrace::SourceLocation loc) {
   return add_named(*impl_, NodeKind::kInput, std::move(name), std::move(meta), module, loc);
 }
 
 NodeId Graph::add_parameter(std::string name, TensorMeta meta, ParamInfo info,
-                            std::string_view module, std::source_location loc) {
+                            std::string_view module, symtrace::SourceLocation loc) {
   if (info.weight != kNoNode) {
     if (info.weight >= size() || node(info.weight).kind != NodeKind::kParameter)
       throw diag::InternalError(fmt::format("parameter '{}' names node {} as its weight, which "
@@ -171,12 +171,12 @@ NodeId Graph::add_parameter(std::string name, TensorMeta meta, ParamInfo info,
 }
 
 NodeId Graph::add_state(std::string name, TensorMeta meta, std::string_view module,
-                        std::source_location loc) {
+                        symtrace::SourceLocation loc) {
   return add_named(*impl_, NodeKind::kState, std::move(name), std::move(meta), module, loc);
 }
 
 NodeId Graph::add_op(const op::OpDef& op, std::vector<Input> inputs, std::vector<Attr> attrs,
-                     std::vector<Port> outputs, std::string_view module, std::source_location loc,
+                     std::vector<Port> outputs, std::string_view module, symtrace::SourceLocation loc,
                      bool poisoned) {
   for (const Input& in : inputs) {
     if (in.value.node >= size() || in.value.port >= node(in.value.node).outputs.size() ||
@@ -198,7 +198,7 @@ NodeId Graph::add_op(const op::OpDef& op, std::vector<Input> inputs, std::vector
   return id;
 }
 
-NodeId Graph::add_output(std::string name, ValueRef value, std::source_location loc) {
+NodeId Graph::add_output(std::string name, ValueRef value, symtrace::SourceLocation loc) {
   if (value.node >= size() || value.port >= node(value.node).outputs.size() ||
       !node(value.node).outputs[value.port].present)
     throw diag::InternalError(fmt::format("output '{}' refers to a value that does not exist",

@@ -69,6 +69,6 @@ inline Graph::Impl& impl_of(Graph& g) { return g.impl(); }
 inline const Graph::Impl& impl_of(const Graph& g) { return g.impl(); }
 
 // "file.cpp:42" (directory stripped).
-std::string location_str(const std::source_location& loc);
+std::string location_str(const symtrace::SourceLocation& loc);
 
 }  // namespace symtrace::graph

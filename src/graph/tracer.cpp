@@ -60,29 +60,29 @@ sym::SymInt Tracer::config(std::string name, std::int64_t value, std::string pro
   return e;
 }
 
-Traced Tracer::input(std::string name, SymShape sizes, DType dtype, std::source_location loc) {
+Traced Tracer::input(std::string name, SymShape sizes, DType dtype, symtrace::SourceLocation loc) {
   return input(std::move(name), TensorMeta::contiguous(std::move(sizes), dtype), loc);
 }
 
-Traced Tracer::input(std::string name, TensorMeta meta, std::source_location loc) {
+Traced Tracer::input(std::string name, TensorMeta meta, symtrace::SourceLocation loc) {
   return {this, {graph_->add_input(std::move(name), std::move(meta), module_path(), loc), 0}};
 }
 
 Traced Tracer::parameter(std::string name, TensorMeta meta, ParamInfo info,
-                         std::source_location loc) {
+                         symtrace::SourceLocation loc) {
   return {this,
           {graph_->add_parameter(std::move(name), std::move(meta), info, module_path(), loc), 0}};
 }
 
 Traced Tracer::weight(std::string name, SymShape sizes, DType dtype, WeightLayout layout,
-                      std::source_location loc) {
+                      symtrace::SourceLocation loc) {
   TensorMeta m = TensorMeta::contiguous(std::move(sizes), dtype);
   m.layout = layout;
   return parameter(std::move(name), std::move(m), ParamInfo{.role = ParamRole::kWeight}, loc);
 }
 
 Traced Tracer::scale(std::string name, const Traced& weight, SymShape sizes, ParamInfo info,
-                     ScaleFormat fmt, DType dtype, std::source_location loc) {
+                     ScaleFormat fmt, DType dtype, symtrace::SourceLocation loc) {
   TensorMeta m = TensorMeta::contiguous(std::move(sizes), dtype);
   m.scale_fmt = fmt;
   info.weight = weight.ref().node;
@@ -91,11 +91,11 @@ Traced Tracer::scale(std::string name, const Traced& weight, SymShape sizes, Par
   return parameter(std::move(name), std::move(m), info, loc);
 }
 
-Traced Tracer::state(std::string name, TensorMeta meta, std::source_location loc) {
+Traced Tracer::state(std::string name, TensorMeta meta, symtrace::SourceLocation loc) {
   return {this, {graph_->add_state(std::move(name), std::move(meta), module_path(), loc), 0}};
 }
 
-void Tracer::output(std::string name, const Traced& value, std::source_location loc) {
+void Tracer::output(std::string name, const Traced& value, symtrace::SourceLocation loc) {
   graph_->add_output(std::move(name), value.ref(), loc);
 }
 
@@ -114,7 +114,7 @@ std::optional<std::size_t> positional_index(const op::Schema& s, std::size_t i) 
 }  // namespace
 
 std::vector<Traced> Tracer::call_all(std::string_view op_name, std::vector<Arg> args,
-                                     std::vector<NamedArg> named, std::source_location loc) {
+                                     std::vector<NamedArg> named, symtrace::SourceLocation loc) {
   const op::OpDef& def = registry_->get(op_name);
   const op::Schema& schema = def.schema;
   Graph::Impl& im = impl_of(*graph_);
@@ -211,7 +211,7 @@ std::vector<Traced> Tracer::call_all(std::string_view op_name, std::vector<Arg> 
 }
 
 Traced Tracer::call(std::string_view op, std::vector<Arg> args, std::vector<NamedArg> named,
-                    std::source_location loc) {
+                    symtrace::SourceLocation loc) {
   std::vector<Traced> out = call_all(op, std::move(args), std::move(named), loc);
   if (out.size() != 1 || !out[0].valid())
     throw diag::InternalError(fmt::format("Tracer::call('{}'): the op has {} outputs; use "

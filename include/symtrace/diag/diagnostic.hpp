@@ -8,7 +8,7 @@
 // CLI prints. Internal invariants that fail are diag::InternalError ("a symtrace bug").
 #pragma once
 
-#include <source_location>
+#include <symtrace/diag/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -55,7 +55,7 @@ class Error : public std::runtime_error {
 class InternalError : public std::logic_error {
  public:
   explicit InternalError(const std::string& what,
-                         std::source_location where = std::source_location::current());
+                         symtrace::SourceLocation where = symtrace::SourceLocation::current());
 };
 
 }  // namespace symtrace::diag

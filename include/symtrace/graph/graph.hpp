@@ -16,7 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include <symtrace/diag/source_location.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,7 +99,7 @@ struct Node {
   std::int16_t list_returns = -1;  // schema return index expanded into ports (Tensor[])
   std::uint32_t module = 0;        // index of its module path (Graph::module)
   std::uint32_t name = 0;          // index of its name (inputs, params, states, outputs)
-  std::source_location loc;        // the traced call
+  symtrace::SourceLocation loc;        // the traced call
   const op::OpDef* op = nullptr;   // op nodes
   std::vector<Input> inputs;       // op nodes: tensor args; outputs: the one value
   std::vector<Attr> attrs;         // op nodes
@@ -154,16 +154,16 @@ class Graph {
   // --- building (the Tracer calls these) ----------------------------------------------
   // Names of inputs, parameters, states and outputs are unique per kind (diag::Error).
   NodeId add_input(std::string name, TensorMeta meta, std::string_view module,
-                   std::source_location loc);
+                   symtrace::SourceLocation loc);
   NodeId add_parameter(std::string name, TensorMeta meta, ParamInfo info, std::string_view module,
-                       std::source_location loc);
+                       symtrace::SourceLocation loc);
   NodeId add_state(std::string name, TensorMeta meta, std::string_view module,
-                   std::source_location loc);
+                   symtrace::SourceLocation loc);
   // `outputs` as the fake returned them, flattened into ports (see Node::list_returns).
   NodeId add_op(const op::OpDef& op, std::vector<Input> inputs, std::vector<Attr> attrs,
-                std::vector<Port> outputs, std::string_view module, std::source_location loc,
+                std::vector<Port> outputs, std::string_view module, symtrace::SourceLocation loc,
                 bool poisoned = false);
-  NodeId add_output(std::string name, ValueRef value, std::source_location loc);
+  NodeId add_output(std::string name, ValueRef value, symtrace::SourceLocation loc);
 
   // A configuration symbol's value, used by bind() when the caller does not give one.
   void set_config_value(std::string symbol, std::int64_t value);

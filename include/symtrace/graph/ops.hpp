@@ -9,7 +9,7 @@
 #pragma once
 
 #include <optional>
-#include <source_location>
+#include <symtrace/diag/source_location.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +18,7 @@
 
 namespace symtrace::graph {
 
-using Loc = std::source_location;
+using Loc = symtrace::SourceLocation;
 
 Traced linear(const Traced& x, const Traced& w, std::optional<Traced> bias = std::nullopt,
               Loc loc = Loc::current());

@@ -20,7 +20,7 @@
 
 #include <initializer_list>
 #include <optional>
-#include <source_location>
+#include <symtrace/diag/source_location.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,34 +126,34 @@ class Tracer {
 
   // --- leaves ---------------------------------------------------------------------------
   Traced input(std::string name, SymShape sizes, DType dtype,
-               std::source_location loc = std::source_location::current());
+               symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   Traced input(std::string name, TensorMeta meta,
-               std::source_location loc = std::source_location::current());
+               symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   Traced parameter(std::string name, TensorMeta meta, ParamInfo info = {},
-                   std::source_location loc = std::source_location::current());
+                   symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   // A weight in the canonical row-major [N, K] (NK) layout unless `layout` says otherwise.
   Traced weight(std::string name, SymShape sizes, DType dtype,
                 WeightLayout layout = WeightLayout::kNK,
-                std::source_location loc = std::source_location::current());
+                symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   // A scale, zero point or global scale (by info.role) bound to `weight`:
   //   tr.scale("w_scale", w, {N, 1}, graph::per_channel());
   Traced scale(std::string name, const Traced& weight, SymShape sizes, ParamInfo info,
                ScaleFormat fmt = ScaleFormat::kF32, DType dtype = DType::kF32,
-               std::source_location loc = std::source_location::current());
+               symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   Traced state(std::string name, TensorMeta meta,
-               std::source_location loc = std::source_location::current());
+               symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   void output(std::string name, const Traced& value,
-              std::source_location loc = std::source_location::current());
+              symtrace::SourceLocation loc = symtrace::SourceLocation::current());
 
   // --- op calls -------------------------------------------------------------------------
   // Every output of the call (Tensor[] returns expanded, absent optionals as invalid
   // handles). Binding errors (wrong arity, unknown argument) are findings too.
   std::vector<Traced> call_all(std::string_view op, std::vector<Arg> args,
                                std::vector<NamedArg> named = {},
-                               std::source_location loc = std::source_location::current());
+                               symtrace::SourceLocation loc = symtrace::SourceLocation::current());
   // A call with exactly one tensor output.
   Traced call(std::string_view op, std::vector<Arg> args, std::vector<NamedArg> named = {},
-              std::source_location loc = std::source_location::current());
+              symtrace::SourceLocation loc = symtrace::SourceLocation::current());
 
   // --- module paths ---------------------------------------------------------------------
   class Scope {
