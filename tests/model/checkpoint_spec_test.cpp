@@ -241,6 +241,36 @@ TEST(CheckpointSpec, DeepseekV3LatentAttentionFp8Block) {
   EXPECT_EQ(at(n, "model.layers.0.self_attn.kv_a_proj_with_mqa.weight").fused_module, "");
 }
 
+// DeepSeek-V3's published config.json (the keys that shape tensors).
+constexpr const char* kDeepseekV3Full = R"({"architectures": ["DeepseekV3ForCausalLM"],
+    "model_type": "deepseek_v3", "vocab_size": 129280, "hidden_size": 7168,
+    "intermediate_size": 18432, "moe_intermediate_size": 2048, "num_hidden_layers": 61,
+    "num_nextn_predict_layers": 1, "num_attention_heads": 128, "num_key_value_heads": 128,
+    "n_shared_experts": 1, "n_routed_experts": 256, "ep_size": 1, "routed_scaling_factor": 2.5,
+    "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "v_head_dim": 128,
+    "qk_nope_head_dim": 128, "topk_method": "noaux_tc", "n_group": 8, "topk_group": 4,
+    "num_experts_per_tok": 8, "moe_layer_freq": 1, "first_k_dense_replace": 3,
+    "norm_topk_prob": true, "scoring_func": "sigmoid", "max_position_embeddings": 163840,
+    "rms_norm_eps": 1e-06, "rope_theta": 10000, "tie_word_embeddings": false,
+    "torch_dtype": "bfloat16", "attention_bias": false,
+    "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0,
+      "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096, "type": "yarn"},
+    "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3",
+      "quant_method": "fp8", "weight_block_size": [128, 128]}})";
+
+TEST(CheckpointSpec, FullSizeDeepseekV3) {
+  const CheckpointSpec s = spec_of(kDeepseekV3Full, {.tp = 8, .ep = 8});
+  // 3 dense layers of 20 tensors, 58 MoE layers of 1558 (256 experts x 6), embed, norm, head.
+  EXPECT_EQ(s.tensors.size(), 3u * 20 + 58u * 1558 + 3);
+  EXPECT_EQ(at(s, "model.layers.3.self_attn.kv_a_proj_with_mqa.weight_scale_inv").shape(),
+            (Shape{5, 56}));  // 576 = 4.5 blocks
+  EXPECT_EQ(at(s, "model.layers.60.mlp.experts.255.down_proj.weight_scale_inv").shape(),
+            (Shape{56, 16}));
+  EXPECT_EQ(at(s, "model.layers.0.mlp.down_proj.weight").shard_shape, (Shape{7168, 18432 / 8}));
+  EXPECT_TRUE(s.unchecked("model.layers.61.shared_head.head.weight"));  // the MTP layer
+  EXPECT_EQ(errors(s.findings), std::vector<std::string>{});  // tp 8 / ep 8 split cleanly
+}
+
 TEST(CheckpointSpec, TensorParallelSplitsAndBlockAlignment) {
   const ModelConfig c = load_hf_config(refdata() / "hf-tiny-llama-fp8");
   const CheckpointSpec t2 = build_checkpoint_spec(c, nullptr, {.tp = 2});
