@@ -140,6 +140,7 @@ struct EnvCore : EnvState {
   void add_div(Expr e, ModSet s);
   void add_substitution(std::uint32_t id, Expr e);
   void narrow(std::uint32_t id, Interval r, ModSet s);
+  void sign_of_factor(Expr t, Interval tb);
   void facts_changed() const {
     simplify_memo.clear();
     proof_memo.clear();

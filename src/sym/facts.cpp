@@ -55,6 +55,29 @@ void detail::EnvCore::narrow(std::uint32_t id, Interval r, ModSet s) {
   facts_changed();
 }
 
+// t = x*R in [lo, hi] with R >= 1 (every other factor positive): x has t's sign, and
+// |x| <= |t|, so x >= 1 (lo >= 1), x >= 0 (lo >= 0), x <= max(hi, 0).
+void detail::EnvCore::sign_of_factor(Expr t, Interval tb) {
+  if (t.kind() != ExprKind::kMul) return;
+  auto f = t.children();
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const bool repeated = (i > 0 && f[i - 1] == f[i]) || (i + 1 < f.size() && f[i + 1] == f[i]);
+    if (!f[i].is_symbol() || !owns(f[i].node()) || repeated) continue;
+    bool rest_positive = true;
+    for (std::size_t j = 0; j < f.size() && rest_positive; ++j)
+      if (j != i) rest_positive = bounds(f[j]).lo >= 1;
+    if (!rest_positive) continue;
+    Interval x;
+    if (tb.lo >= 1) {
+      x.lo = 1;
+    } else if (tb.lo >= 0) {
+      x.lo = 0;
+    }
+    if (tb.hi != Interval::kPosInf) x.hi = std::max<std::int64_t>(tb.hi, 0);
+    if (x.lo != Interval::kNegInf || x.hi != Interval::kPosInf) narrow(f[i].symbol_id(), x, {});
+  }
+}
+
 void detail::EnvCore::add_nonneg(Expr g) {
   g = simplify(g);
   TermView v(g);
@@ -79,6 +102,7 @@ void detail::EnvCore::add_nonneg(Expr g) {
     if (detail::tighten(bounds(t), modular(t)).meet(it->second).empty())
       contradiction(fmt::format("{} >= 0", g.str()));
     facts_changed();
+    sign_of_factor(t, it->second);
     return;
   }
   facts.nonneg.push_back(g);

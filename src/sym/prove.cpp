@@ -6,6 +6,7 @@
 //   two floordivs:        c*(X // k) - c*(Y // k) + r >= 0 <= X - Y >= t*k, c*t + r >= 0
 //   division identities:  k*(X // k) == X - X % k, and X % k == X - k*(X // k)
 // and case splits, which decide the goal in every case:
+//   mod(x, m) == 0 known, m symbolic: x == m*q for a fresh q (one case)
 //   min(p, q) / max(p, q): p <= q, p > q
 //   x inside X // k or X % k: x == M*x' + rho for each rho (x' a fresh symbol), so the
 //   divisions become polynomials; with x ≡ r (mod M) known this is a single case.
@@ -13,6 +14,7 @@
 #include <numeric>
 
 #include <boost/container/small_vector.hpp>
+#include <fmt/format.h>
 #include <symtrace/diag/diagnostic.hpp>
 
 #include "sym/env_impl.hpp"
@@ -273,9 +275,28 @@ Truth combine(const std::vector<std::optional<Truth>>& cases) {
   return all.value_or(Truth::kUnknown);
 }
 
+// A fresh symbol of a case, for substitutions that introduce one.
+Expr fresh_symbol(EnvCore& c, const std::string& name, const std::string& provenance) {
+  const auto aux = static_cast<std::uint32_t>(c.infos.size());
+  c.infos.push_back(SymbolInfo{aux, name, provenance, SymbolKind::kUnbacked, Range::unbounded(), std::nullopt});
+  c.facts.symbols.push_back({Range::unbounded(), Interval{}, {}});
+  return Expr::symbol(aux, name);
+}
+
 template <class Goal>
 Truth by_cases(const EnvCore& env, Expr g, int depth, Goal&& goal) {
   if (depth <= 0) return Truth::kUnknown;
+  // A symbolic divisibility fact mod(x, m) == 0 about a symbol x in g: x == m*q for a
+  // fresh q (a single case), so divisions by factors of m become exact.
+  for (Expr z : env.facts.zero) {
+    if (z.kind() != ExprKind::kMod || z.children()[1].is_constant()) continue;
+    const Expr x = z.children()[0], m = z.children()[1];
+    if (!x.is_symbol() || !env.owns(x.node()) || !contains(g, x) || contains(m, x)) continue;
+    return combine({in_case(env, [&](EnvCore& c) {
+      const Expr q = fresh_symbol(c, fmt::format("{}/({})", x.symbol_name(), m.str()), "a divisibility fact");
+      c.add_substitution(x.symbol_id(), m * q);
+    }, goal)});
+  }
   if (auto m = find_kind(g, ExprKind::kMin, ExprKind::kMax)) {
     const Expr p = m->children()[0], q = m->children()[1];
     return combine({in_case(env, [&](EnvCore& c) { c.add_nonneg(q - p); }, goal),
@@ -310,12 +331,8 @@ Truth by_cases(const EnvCore& env, Expr g, int depth, Goal&& goal) {
   std::vector<std::optional<Truth>> results;
   for (std::int64_t rho = known.r % known.m; rho < best_m; rho += known.m) {
     results.push_back(in_case(env, [&](EnvCore& c) {
-      const auto aux = static_cast<std::uint32_t>(c.infos.size());
-      const std::string name = c.infos[id].name + "'";
-      c.infos.push_back(SymbolInfo{aux, name, "a residue case of " + c.infos[id].name, SymbolKind::kUnbacked,
-                                   Range::unbounded(), std::nullopt});
-      c.facts.symbols.push_back({Range::unbounded(), Interval{}, {}});
-      c.add_substitution(id, Expr(best_m) * Expr::symbol(aux, name) + Expr(rho));
+      const Expr q = fresh_symbol(c, c.infos[id].name + "'", "a residue case of " + c.infos[id].name);
+      c.add_substitution(id, Expr(best_m) * q + Expr(rho));
     }, goal));
     if (results.back() && *results.back() == Truth::kUnknown) return Truth::kUnknown;
   }

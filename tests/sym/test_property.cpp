@@ -171,6 +171,19 @@ class Generator {
   std::mt19937_64 rng_;
 };
 
+// evaluate() of a symtrace Expr: the value, or the error code.
+struct Eval {
+  std::optional<std::int64_t> value;
+  std::string error;
+};
+Eval eval_expr(Expr e, const Values& v) {
+  try {
+    return {evaluate(e, [&](std::uint32_t id) { return std::optional(v[id]); }), {}};
+  } catch (const diag::Error& err) {
+    return {std::nullopt, err.diagnostic().code};
+  }
+}
+
 // One environment: symbols with ranges, facts true at a witness binding, and a few more
 // bindings that satisfy every fact.
 struct World {
@@ -212,7 +225,7 @@ void make_world(Generator& g, World& w) {
     const Expr x = w.syms[i], y = w.syms[j];
     const std::int64_t vx = witness[i], vy = witness[j];
     const std::int64_t m = g.pick(std::vector<std::int64_t>{2, 3, 4, 8, 16, 64});
-    switch (g.uniform(0, 7)) {
+    switch (g.uniform(0, 9)) {
       case 0: w.facts.push_back(eq(mod(x, m), py_mod(vx, m))); break;
       case 1: w.facts.push_back(le(x, vx + g.uniform(0, 10))); break;
       case 2: w.facts.push_back(ge(x, vx - g.uniform(0, 10))); break;
@@ -220,7 +233,9 @@ void make_world(Generator& g, World& w) {
       case 4: w.facts.push_back(eq(mod(x * y, m), py_mod(vx * vy, m))); break;
       case 5: w.facts.push_back(eq(mod(x + y, m), py_mod(vx + vy, m))); break;
       case 6: w.facts.push_back(le(x * y, vx * vy + g.uniform(0, 20))); break;
-      default: w.facts.push_back(ge(floordiv(x, m), py_floordiv(vx, m) - g.uniform(0, 1))); break;
+      case 7: w.facts.push_back(ge(floordiv(x, m), py_floordiv(vx, m) - g.uniform(0, 1))); break;
+      case 8: if (i != j && vy != 0) w.facts.push_back(eq(mod(x, y), py_mod(vx, vy))); break;  // symbolic modulus
+      default: w.facts.push_back(ge(x * y, vx * vy - g.uniform(0, 3))); break;
     }
   }
   for (const Cond& c : w.facts) w.env.assume(c);  // true at the witness: never a contradiction
@@ -229,9 +244,10 @@ void make_world(Generator& g, World& w) {
     for (int i = 0; i < kSymbols; ++i)
       if (!ranges[static_cast<std::size_t>(i)].contains(v[static_cast<std::size_t>(i)])) return false;
     for (const Cond& c : w.facts) {
-      auto lv = evaluate(c.lhs(), [&](std::uint32_t id) { return std::optional(v[id]); });
-      auto rv = evaluate(c.rhs(), [&](std::uint32_t id) { return std::optional(v[id]); });
-      const bool ok = c.op() == CondOp::kEq ? lv == rv : c.op() == CondOp::kLe ? lv <= rv : lv >= rv;
+      Eval lv = eval_expr(c.lhs(), v), rv = eval_expr(c.rhs(), v);
+      if (!lv.value || !rv.value) return false;  // a fact undefined there (mod by 0)
+      const bool ok = c.op() == CondOp::kEq ? lv.value == rv.value : c.op() == CondOp::kLe ? lv.value <= rv.value
+                                                                                            : lv.value >= rv.value;
       if (!ok) return false;
     }
     return true;
@@ -266,19 +282,6 @@ std::string binding_text(const World& w, const Values& v) {
   std::string s;
   for (int i = 0; i < kSymbols; ++i) s += fmt::format("{}={} ", w.names[static_cast<std::size_t>(i)], v[static_cast<std::size_t>(i)]);
   return s;
-}
-
-// evaluate() of a symtrace Expr: the value, or the error code.
-struct Eval {
-  std::optional<std::int64_t> value;
-  std::string error;
-};
-Eval eval_expr(Expr e, const Values& v) {
-  try {
-    return {evaluate(e, [&](std::uint32_t id) { return std::optional(v[id]); }), {}};
-  } catch (const diag::Error& err) {
-    return {std::nullopt, err.diagnostic().code};
-  }
 }
 
 const char* op_text(CondOp op) {
