@@ -27,7 +27,19 @@ inline bool is_atom(ExprKind k) {
 // factor list points into the view itself.
 class TermView {
  public:
-  explicit TermView(Expr e);
+  explicit TermView(Expr e) : self_(e) {
+    const Node* n = e.node();
+    if (n->kind == ExprKind::kConstant) {
+      c0_ = n->value;
+    } else if (n->kind == ExprKind::kAdd) {
+      c0_ = n->value;
+      terms_ = n->kids;
+      count_ = n->n;
+    } else {
+      terms_ = &self_;
+      count_ = 1;
+    }
+  }
   TermView(const TermView&) = delete;
   TermView& operator=(const TermView&) = delete;
 
@@ -35,11 +47,12 @@ class TermView {
   std::size_t size() const { return count_; }
   Expr term(std::size_t i) const { return terms_[i]; }
   std::int64_t coef(std::size_t i) const {
-    return terms_[i].kind() == ExprKind::kMul ? terms_[i].node()->value : 1;
+    const Node* n = terms_[i].node();
+    return n->kind == ExprKind::kMul ? n->value : 1;
   }
   std::span<const Expr> factors(std::size_t i) const {
-    return terms_[i].kind() == ExprKind::kMul ? terms_[i].children()
-                                              : std::span<const Expr>(&terms_[i], 1);
+    const Node* n = terms_[i].node();
+    return n->kind == ExprKind::kMul ? n->children() : std::span<const Expr>(&terms_[i], 1);
   }
 
  private:

@@ -42,11 +42,6 @@ Expr Expr::symbol(std::uint32_t id, std::string_view name) {
   return Expr(detail::intern(ExprKind::kSymbol, id, {}, name));
 }
 
-ExprKind Expr::kind() const { return node_->kind; }
-std::optional<std::int64_t> Expr::constant() const {
-  if (node_->kind != ExprKind::kConstant) return std::nullopt;
-  return node_->value;
-}
 std::uint32_t Expr::symbol_id() const {
   if (node_->kind != ExprKind::kSymbol) throw diag::InternalError("symbol_id() of a non-symbol");
   return static_cast<std::uint32_t>(node_->value);
@@ -55,17 +50,6 @@ std::string_view Expr::symbol_name() const {
   if (node_->kind != ExprKind::kSymbol) throw diag::InternalError("symbol_name() of a non-symbol");
   return node_->symbol_name();
 }
-std::span<const Expr> Expr::children() const { return node_->children(); }
-std::int64_t Expr::coefficient() const {
-  switch (node_->kind) {
-    case ExprKind::kMul:
-    case ExprKind::kAdd: return node_->value;
-    case ExprKind::kConstant: return 0;
-    default: return 1;
-  }
-}
-std::size_t Expr::hash() const noexcept { return node_->hash; }
-
 std::vector<std::uint32_t> Expr::free_symbols() const {
   std::vector<std::uint32_t> out;
   auto walk = [&](auto&& self, Expr e) -> void {
@@ -126,20 +110,6 @@ int compare(Expr a, Expr b) {
 int compare_monomials(std::span<const Expr> f, std::span<const Expr> g) {
   if (f.size() != g.size()) return f.size() > g.size() ? -1 : 1;
   return compare_lex(f, g);
-}
-
-TermView::TermView(Expr e) : self_(e) {
-  switch (e.kind()) {
-    case ExprKind::kConstant: c0_ = e.node()->value; break;
-    case ExprKind::kAdd:
-      c0_ = e.node()->value;
-      terms_ = e.node()->kids;
-      count_ = e.node()->n;
-      break;
-    default:
-      terms_ = &self_;
-      count_ = 1;
-  }
 }
 
 Expr make_term(std::int64_t coef, std::span<const Expr> factors, Expr hint) {

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <vector>
 
 #include <symtrace/sym/shape_env.hpp>
@@ -92,15 +94,14 @@ struct Facts {
   std::vector<DivFact> divs;  // non-symbol e ≡ r (mod m)
 };
 
+// What the analyzers read. A case split copies it (and only it) into a child.
 struct EnvState {
-  std::vector<SymbolInfo> infos;  // by id
-  std::map<std::string, std::uint32_t, std::less<>> by_name;
+  std::vector<SymbolInfo> infos;        // by id
+  std::vector<const Node*> symbol_nodes;  // by id: the interned symbol
   Facts facts;
-  std::vector<Cond> assumed;   // as given, checked again by bind()
-  std::vector<Guard> guards;
-  GuardPolicy policy = GuardPolicy::kRecord;
-  mutable std::unordered_map<const Node*, Expr> simplify_memo;
-  mutable std::unordered_map<const Node*, int> proof_memo;  // g -> deepest depth that failed / -1: proven
+  // Open addressing (no allocation per entry): these fill and empty on every decide().
+  mutable boost::unordered_flat_map<const Node*, Expr> simplify_memo;
+  mutable boost::unordered_flat_map<const Node*, int> proof_memo;  // g -> deepest depth that failed / -1: proven
   // Strategy steps left to the decide() in progress (shared with its case splits), so a
   // large expression costs bounded time: when it runs out the answer is kUnknown.
   mutable int* budget = nullptr;
@@ -112,7 +113,7 @@ struct EnvCore : EnvState {
   // of another env may share an id; its facts are not ours).
   bool owns(const Node* symbol) const {
     const auto id = static_cast<std::size_t>(symbol->value);
-    return id < infos.size() && infos[id].name == symbol->symbol_name();
+    return id < symbol_nodes.size() && symbol_nodes[id] == symbol;
   }
   Interval bounds(Expr e) const;          // bounds.cpp
   ModSet modular(Expr e) const;           // modular.cpp
@@ -150,5 +151,10 @@ struct EnvCore : EnvState {
 }  // namespace symtrace::sym::detail
 
 namespace symtrace::sym {
-struct ShapeEnv::Impl : detail::EnvCore {};
+struct ShapeEnv::Impl : detail::EnvCore {
+  std::map<std::string, std::uint32_t, std::less<>> by_name;
+  std::vector<Cond> assumed;  // as given, checked again by bind()
+  std::vector<Guard> guards;
+  GuardPolicy policy = GuardPolicy::kRecord;
+};
 }  // namespace symtrace::sym

@@ -1,6 +1,8 @@
-// The interned node behind sym::Expr, and the interning entry points. Private to src/sym.
+// The interning entry points behind sym::Expr. Private to src/sym. detail::Node itself is
+// laid out in expr.hpp (so that Expr's accessors inline); its invariants:
 //
-// Layout (56 bytes + 8 per child, arena-allocated, never freed):
+// (56 bytes + 8 per child, arena-allocated; nodes of the shared table live for the
+// process, those made inside a ScratchScope until it ends):
 //   kConstant  value = the integer
 //   kSymbol    value = symbol id, name = its (interned) name
 //   kMul       value = coefficient c != 0, kids = atoms sorted by compare(), repeats are
@@ -17,20 +19,6 @@
 #include <symtrace/sym/expr.hpp>
 
 namespace symtrace::sym::detail {
-
-struct Node {
-  std::uint64_t hash;      // structural and deterministic (no pointers): equal across runs
-  std::uint64_t sym_mask;  // bit (id % 64) set for every symbol below: a cheap "might contain"
-  std::int64_t value;
-  const Expr* kids;
-  const char* name;  // symbols only
-  std::uint32_t n;   // number of kids
-  std::uint32_t name_len;
-  ExprKind kind;
-
-  std::span<const Expr> children() const { return {kids, n}; }
-  std::string_view symbol_name() const { return {name, name_len}; }
-};
 
 // Returns the unique node with these fields, creating it on first use. Thread-safe.
 const Node* intern(ExprKind kind, std::int64_t value, std::span<const Expr> kids,

@@ -280,7 +280,9 @@ Expr fresh_symbol(EnvCore& c, const std::string& name, const std::string& proven
   const auto aux = static_cast<std::uint32_t>(c.infos.size());
   c.infos.push_back(SymbolInfo{aux, name, provenance, SymbolKind::kUnbacked, Range::unbounded(), std::nullopt});
   c.facts.symbols.push_back({Range::unbounded(), Interval{}, {}});
-  return Expr::symbol(aux, name);
+  const Expr q = Expr::symbol(aux, name);
+  c.symbol_nodes.push_back(q.node());
+  return q;
 }
 
 template <class Goal>

@@ -47,7 +47,9 @@ Expr ShapeEnv::new_symbol(std::string name, std::string provenance, SymbolKind k
   impl_->infos.push_back(SymbolInfo{id, name, std::move(provenance), kind, range, std::nullopt});
   impl_->facts.symbols.push_back({range, Interval::of(range), {}});
   impl_->by_name.emplace(name, id);
-  return Expr::symbol(id, name);
+  const Expr sym = Expr::symbol(id, name);
+  impl_->symbol_nodes.push_back(sym.node());
+  return sym;
 }
 
 std::optional<Expr> ShapeEnv::find_symbol(std::string_view name) const {

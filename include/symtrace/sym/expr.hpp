@@ -18,12 +18,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace symtrace::sym {
 
 namespace detail {
-struct Node;  // defined in src/sym; opaque to users
+struct Node;  // made by the interning table in src/sym; laid out at the end of this header
 }
 
 enum class ExprKind : std::uint8_t {
@@ -109,6 +110,43 @@ struct InternStats {
   std::size_t bytes = 0;
 };
 InternStats intern_stats();
+
+namespace detail {
+// The interned node. Its layout is here only so that Expr's accessors inline; nodes are
+// made and owned by the interning table in src/sym (see src/sym/node.hpp):
+//   kConstant value = the integer;  kSymbol value = id, name = its name
+//   kMul value = coefficient, kids = atom factors;  kAdd value = constant, kids = terms
+//   kFloorDiv / kMod / kMin / kMax  kids = the two operands
+struct Node {
+  std::uint64_t hash;      // structural and deterministic (no pointers): equal across runs
+  std::uint64_t sym_mask;  // bit (id % 64) set for every symbol below: a cheap "might contain"
+  std::int64_t value;
+  const Expr* kids;
+  const char* name;  // symbols only
+  std::uint32_t n;   // number of kids
+  std::uint32_t name_len;
+  ExprKind kind;
+
+  std::span<const Expr> children() const { return {kids, n}; }
+  std::string_view symbol_name() const { return {name, name_len}; }
+};
+}  // namespace detail
+
+inline ExprKind Expr::kind() const { return node_->kind; }
+inline std::optional<std::int64_t> Expr::constant() const {
+  if (node_->kind != ExprKind::kConstant) return std::nullopt;
+  return node_->value;
+}
+inline std::span<const Expr> Expr::children() const { return node_->children(); }
+inline std::int64_t Expr::coefficient() const {
+  switch (node_->kind) {
+    case ExprKind::kMul:
+    case ExprKind::kAdd: return node_->value;
+    case ExprKind::kConstant: return 0;
+    default: return 1;
+  }
+}
+inline std::size_t Expr::hash() const noexcept { return node_->hash; }
 
 }  // namespace symtrace::sym
 
