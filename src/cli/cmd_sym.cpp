@@ -157,7 +157,9 @@ boost::json::object answer_line(std::string_view line) {
     }
     if (const auto* rs = obj.if_contains("range")) {
       if (!rs->is_object()) throw QueryError{"\"range\" must be an object {\"name\": [lo|null, hi|null]}"};
-      for (const auto& [name, r] : rs->as_object()) {
+      for (const auto& entry : rs->as_object()) {
+        const std::string_view name = entry.key();  // not a structured binding: lambdas use it
+        const boost::json::value& r = entry.value();
         auto bound = [&](const boost::json::value& b) -> std::optional<std::int64_t> {
           if (b.is_null()) return std::nullopt;
           if (b.is_int64()) return b.as_int64();
