@@ -166,19 +166,30 @@ void ShapeEnv::set_range(Expr symbol, Range r) {
   if (r.lo && r.hi && *r.lo > *r.hi)
     diag::fail("symbol", fmt::format("the range {} of {} is empty", r.str(), impl_->infos[id].name));
   // Replay every fact on top of the new declared range, so a wider range really widens.
+  // All or nothing: a fact that now contradicts restores the old state and is reported.
   auto& infos = impl_->infos;
-  infos[id].range = r;
-  detail::Facts fresh;
-  for (const auto& s : infos) {
-    const Range& declared = s.id == id ? r : impl_->facts.symbols[s.id].declared;
-    fresh.symbols.push_back({declared, Interval::of(declared), {}});
-  }
-  impl_->facts = std::move(fresh);
-  for (auto& s : infos) s.range = impl_->facts.symbols[s.id].declared;
-  impl_->facts_changed();
+  const detail::Facts old_facts = impl_->facts;
+  std::vector<Range> old_ranges;
+  for (const auto& s : infos) old_ranges.push_back(s.range);
   std::vector<Cond> facts = std::move(impl_->assumed);
   impl_->assumed.clear();
-  for (const Cond& c : facts) assume(c);
+  try {
+    detail::Facts fresh;
+    for (const auto& s : infos) {
+      const Range& declared = s.id == id ? r : impl_->facts.symbols[s.id].declared;
+      fresh.symbols.push_back({declared, Interval::of(declared), {}});
+    }
+    impl_->facts = std::move(fresh);
+    for (auto& s : infos) s.range = impl_->facts.symbols[s.id].declared;
+    impl_->facts_changed();
+    for (const Cond& c : facts) assume(c);
+  } catch (...) {
+    impl_->facts = old_facts;
+    for (std::size_t i = 0; i < infos.size(); ++i) infos[i].range = old_ranges[i];
+    impl_->assumed = std::move(facts);
+    impl_->facts_changed();
+    throw;
+  }
   for (const Guard& g : impl_->guards) {
     try {
       transaction(*impl_, [&] { impl_->add_fact(g.cond); });

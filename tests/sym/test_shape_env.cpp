@@ -88,6 +88,9 @@ TEST(ShapeEnv, FactsNarrowRanges) {
   EXPECT_EQ(env.info(a).range.str(), "[2, 9]");
   env.set_range(b, Range{5, 5});
   EXPECT_EQ(env.decide(le(a, 5)), Truth::kTrue);  // facts replayed over the new range
+  EXPECT_EQ(error_of([&] { env.set_range(b, Range{20, 30}); }).code, "contradiction");  // a + b <= 10
+  EXPECT_EQ(env.info(b).range.str(), "[5, 5]");  // unchanged
+  EXPECT_EQ(env.decide(le(a, 5)), Truth::kTrue);
 }
 
 TEST(ShapeEnv, ContradictionsAreErrorsAndLeaveTheFactsAlone) {
