@@ -38,6 +38,12 @@ bool proven(const sym::ShapeEnv& env, const sym::Cond& c) {
   return env.decide(c) == sym::Truth::kTrue;
 }
 
+bool proven_eq(const sym::ShapeEnv& env, const SymInt& a, const SymInt& b) {
+  if (a.identical(b)) return true;
+  if (a.is_concrete() && b.is_concrete()) return false;
+  return env.decide(sym::eq(a, b)) == sym::Truth::kTrue;
+}
+
 bool is_one(const SymInt& s) {
   const auto v = s.maybe_value();
   return v && *v == 1;

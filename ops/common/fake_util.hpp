@@ -50,6 +50,9 @@ bool holds(sym::ShapeEnv& env, const sym::Cond& c, std::string reason);
 // other branch is always safe (a copy instead of a view, a boundary that may not exist).
 bool proven(const sym::ShapeEnv& env, const sym::Cond& c);
 bool is_one(const SymInt& s);  // the constant 1
+// a == b proven; structural identity and concrete values answer without building a Cond (the
+// fake hot path: most dims are constants or the same interned expression).
+bool proven_eq(const sym::ShapeEnv& env, const SymInt& a, const SymInt& b);
 
 // c holds iff the meta is row-major contiguous (size-1 dims ignore their stride).
 sym::Cond contiguity(const TensorMeta& m);

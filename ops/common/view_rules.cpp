@@ -30,13 +30,13 @@ SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
   };
   SymShape out = shape;
   if (!infer) {
-    if (!holds(cx.env, sym::eq(numel, newsize), fmt::format("{}: {} holds {} elements", cx.op,
+    if (!numel.identical(newsize) && !holds(cx.env, sym::eq(numel, newsize), fmt::format("{}: {} holds {} elements", cx.op,
                                                           tensor::shape_str(shape), numel.str())))
       invalid();
     return out;
   }
-  if (proven(cx.env, sym::eq(newsize, 0))) {
-    if (proven(cx.env, sym::eq(numel, 0)))
+  if (proven_eq(cx.env, newsize, 0)) {
+    if (proven_eq(cx.env, numel, 0))
       raise(cx.op, constraint, {"view", std::string(argument), "a shape without 0 beside -1",
                     tensor::shape_str(shape),
                     fmt::format("cannot reshape tensor of 0 elements into shape {} because the "
@@ -44,7 +44,8 @@ SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
                                 tensor::shape_str(shape))});
     invalid();
   }
-  if (!holds(cx.env, sym::eq(sym::mod(numel, newsize), 0),
+  const SymInt rem = sym::mod(numel, newsize);
+  if (!rem.identical(SymInt(0)) && !holds(cx.env, sym::eq(rem, 0),
              fmt::format("{}: -1 in {} divides {} exactly", cx.op, tensor::shape_str(shape),
                          numel.str())))
     invalid();
@@ -52,26 +53,24 @@ SymShape infer_size(const op::FakeContext& cx, std::string_view argument,
   return out;
 }
 
-std::optional<SymShape> view_strides(sym::ShapeEnv& env, const TensorMeta& x, const SymShape& shape,
-                                     bool guard) {
+namespace {
+
+// How the chunk walk compares sizes. kStructural: only interned identity and constants — no
+// ShapeEnv call, so the common views ([B, S, H*D] -> [B, S, H, D]) cost no decision; an answer
+// found this way holds for every binding (the walk only assumed chunk boundaries, which is the
+// stricter branch). kDecide: every comparison through the ShapeEnv, for what identity misses.
+enum class Mode : std::uint8_t { kStructural, kDecide };
+
+bool same(Mode mode, const sym::ShapeEnv& env, const SymInt& a, const SymInt& b) {
+  if (mode == Mode::kStructural) return a.identical(b);
+  return proven_eq(env, a, b);
+}
+
+std::optional<SymShape> walk(Mode mode, sym::ShapeEnv& env, const TensorMeta& x, const SymShape& shape,
+                             bool guard) {
   const SymShape& oldshape = x.sizes;
   const SymShape& oldstride = x.strides;
-  if (oldshape.empty()) return SymShape(shape.size(), SymInt(1));
-  const SymInt numel = product(oldshape);
-  const bool zero_numel = proven(env, sym::eq(numel, 0));
-  bool same_shape = oldshape.size() == shape.size();
-  for (std::size_t i = 0; same_shape && i < shape.size(); ++i)
-    same_shape = oldshape[i].identical(shape[i]);
-  if (zero_numel && same_shape) return oldstride;
   SymShape newstride(shape.size());
-  if (zero_numel) {
-    for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
-      const auto i = static_cast<std::size_t>(d);
-      newstride[i] = i + 1 == shape.size() ? SymInt(1) : sym::max(shape[i + 1], 1) * newstride[i + 1];
-    }
-    return newstride;
-  }
-
   std::int64_t view_d = static_cast<std::int64_t>(shape.size()) - 1;
   SymInt chunk_base_stride = oldstride.back();
   SymInt tensor_numel = 1;
@@ -80,21 +79,18 @@ std::optional<SymShape> view_strides(sym::ShapeEnv& env, const TensorMeta& x, co
     const auto t = static_cast<std::size_t>(tensor_d);
     tensor_numel = tensor_numel * oldshape[t];
     // A chunk ends where the next-outer dim is not contiguous with this one (unless proven).
-    const bool boundary =
-        tensor_d == 0 || !(proven(env, sym::eq(oldshape[t - 1], 1)) ||
-                           oldstride[t - 1].identical(tensor_numel * chunk_base_stride) ||
-                           proven(env, sym::eq(oldstride[t - 1], tensor_numel * chunk_base_stride)));
+    const bool boundary = tensor_d == 0 || !(same(mode, env, oldstride[t - 1], tensor_numel * chunk_base_stride) ||
+                                              same(mode, env, oldshape[t - 1], 1));
     if (!boundary) continue;
     while (view_d >= 0) {
       const auto v = static_cast<std::size_t>(view_d);
-      const bool covered = view_numel.identical(tensor_numel) ||
-                           proven(env, sym::eq(view_numel, tensor_numel));
-      if (covered && !proven(env, sym::eq(shape[v], 1))) break;
+      if (same(mode, env, view_numel, tensor_numel) && !same(mode, env, shape[v], 1)) break;
       newstride[v] = view_numel * chunk_base_stride;
       view_numel = view_numel * shape[v];
       --view_d;
     }
     if (!view_numel.identical(tensor_numel)) {
+      if (mode == Mode::kStructural) return std::nullopt;
       const sym::Cond covered = sym::eq(view_numel, tensor_numel);
       if (guard ? !holds(env, covered,
                          fmt::format("view of {} as {}: dims cover one contiguous chunk",
@@ -109,8 +105,39 @@ std::optional<SymShape> view_strides(sym::ShapeEnv& env, const TensorMeta& x, co
     }
   }
   if (view_d != -1) return std::nullopt;
-  for (SymInt& s : newstride) s = env.simplify(s);
+  for (SymInt& s : newstride)
+    if (s.is_symbolic()) s = env.simplify(s);
   return newstride;
+}
+
+}  // namespace
+
+std::optional<SymShape> view_strides(sym::ShapeEnv& env, const TensorMeta& x, const SymShape& shape,
+                                     bool guard) {
+  const SymShape& oldshape = x.sizes;
+  if (oldshape.empty()) return SymShape(shape.size(), SymInt(1));
+  const SymInt numel = product(oldshape);
+  const bool zero_numel = proven_eq(env, numel, 0);
+  bool same_shape = oldshape.size() == shape.size();
+  for (std::size_t i = 0; same_shape && i < shape.size(); ++i)
+    same_shape = oldshape[i].identical(shape[i]);
+  if (zero_numel && same_shape) return x.strides;
+  if (zero_numel) {
+    SymShape newstride(shape.size());
+    for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
+      const auto i = static_cast<std::size_t>(d);
+      newstride[i] = i + 1 == shape.size() ? SymInt(1) : sym::max(shape[i + 1], 1) * newstride[i + 1];
+    }
+    return newstride;
+  }
+  // Concrete sizes decide exactly in one walk; symbolic ones try identity first.
+  bool concrete = true;
+  for (const SymInt& s : oldshape) concrete = concrete && s.is_concrete();
+  for (const SymInt& s : x.strides) concrete = concrete && s.is_concrete();
+  for (const SymInt& s : shape) concrete = concrete && s.is_concrete();
+  if (!concrete)
+    if (auto fast = walk(Mode::kStructural, env, x, shape, guard)) return fast;
+  return walk(Mode::kDecide, env, x, shape, guard);
 }
 
 std::optional<TensorMeta> view_meta(sym::ShapeEnv& env, const TensorMeta& x, const SymShape& shape,

@@ -47,7 +47,10 @@ std::string value_str(const Value& v) {
       return s;
     }
     std::string operator()(bool b) const { return b ? "True" : "False"; }
-    std::string operator()(const std::string& s) const { return fmt::format("'{}'", s); }
+    // Quoted with whichever quote the text lacks, so a schema default re-parses.
+    std::string operator()(const std::string& s) const {
+      return s.find('\'') == std::string::npos ? fmt::format("'{}'", s) : fmt::format("\"{}\"", s);
+    }
     std::string operator()(DType d) const { return std::string(tensor::name(d)); }
   };
   return boost::variant2::visit(Visitor{}, v);

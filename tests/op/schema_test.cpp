@@ -116,6 +116,16 @@ TEST(Schema, StrIsCanonicalAndReparses) {
   EXPECT_EQ(s.text, text);
 }
 
+TEST(Schema, DefaultsRoundTripThroughStr) {
+  for (std::string_view text : {
+           "f(str a=\"it's\", str b='say \"hi\"', str c='a, b)') -> Tensor",
+           "f(float a=inf, float b=-1e-300, Scalar c=1e5, Scalar d=-3, int[2] e=7) -> Tensor",
+           "f(ScalarType? d=torch.float8_e4m3fn, bool t=False, SymInt[] s=[-1, 0]) -> ()"}) {
+    const Schema s = Schema::parse(text);
+    EXPECT_EQ(Schema::parse(s.str()).str(), s.str()) << text;
+  }
+}
+
 TEST(Schema, ErrorsNameTheColumn) {
   EXPECT_EQ(error_of("f(Tensr x) -> Tensor").substr(0, 9), "column 3:");
   EXPECT_NE(error_of("f(Tensr x) -> Tensor").find("unknown type 'Tensr'"), std::string::npos);

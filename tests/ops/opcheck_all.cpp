@@ -1,4 +1,5 @@
-// opcheck over the whole built-in registry: one CTest test per op (OpcheckTest), each run
+// opcheck over the whole built-in registry: one CTest test per op
+// (opcheck/OpcheckTest.FakeAndKernelsAgree/<op>), each run
 // under every ISA cap its variants need (SYMTRACE_ISA=avx512, avx2, scalar) so every kernel
 // path is exercised; plus the fake that flattens leading dims (vLLM PR #39984), which opcheck
 // must reject naming the op and both shapes.
@@ -63,7 +64,7 @@ TEST_P(OpcheckTest, FakeAndKernelsAgree) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, OpcheckTest, ::testing::ValuesIn(op_names()),
+INSTANTIATE_TEST_SUITE_P(opcheck, OpcheckTest, ::testing::ValuesIn(op_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string n = info.param;
                            for (char& c : n)
