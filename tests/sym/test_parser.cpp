@@ -1,4 +1,6 @@
 // The text syntax: precedence, functions, comparisons, and errors with columns.
+#include <random>
+
 #include <gtest/gtest.h>
 #include <symtrace/sym/format.hpp>
 #include <symtrace/sym/parser.hpp>
@@ -78,6 +80,31 @@ TEST(Parser, ErrorCodes) {
   EXPECT_EQ(code("x +"), "syntax");
   EXPECT_EQ(code("mod(x, 0)"), "division-by-zero");
   EXPECT_EQ(code("9223372036854775807 * 2"), "overflow");
+}
+
+TEST(Parser, RandomTextEitherParsesOrFailsWithAColumn) {
+  // A small in-test fuzzer: token soup from the grammar's alphabet. Every outcome is a
+  // parse or a ParseError inside the text (a division by a symbol that is 0 is fine).
+  static constexpr std::string_view kPieces[] = {"a", "b", "x1", "7", "0", "-", "+", "*", "//", "%", "(", ")", ",",
+                                                 "min(", "max(", "floordiv(", "mod(", "ceildiv(", " ", "==", "<",
+                                                 "9223372036854775807", "$"};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 12) + 1;
+    for (int k = 0; k < n; ++k) text += kPieces[rng() % std::size(kPieces)];
+    Parsed p;
+    try {
+      if (i % 2) {
+        parse_fact(text, resolver_for(p.env));
+      } else {
+        p.parse(text);
+      }
+    } catch (const ParseError& e) {
+      EXPECT_GE(e.column(), 1u) << text;
+      EXPECT_LE(e.column(), text.size() + 1) << text;
+    }
+  }
 }
 
 }  // namespace
