@@ -52,13 +52,21 @@ Expr rebuild(Expr e, const std::function<std::optional<Expr>(std::uint32_t)>& le
   Expr out;
   switch (e.kind()) {
     case ExprKind::kAdd:
+    case ExprKind::kMul: {
+      std::vector<Expr> done;
+      bool changed = false;
+      for (Expr t : kids) {
+        done.push_back(rebuild(t, leaf, memo));
+        changed |= done.back() != t;
+      }
+      if (!changed) {
+        out = e;
+        break;
+      }
       out = Expr(e.coefficient());
-      for (Expr t : kids) out = out + rebuild(t, leaf, memo);
+      for (Expr t : done) out = e.kind() == ExprKind::kAdd ? out + t : out * t;
       break;
-    case ExprKind::kMul:
-      out = Expr(e.coefficient());
-      for (Expr t : kids) out = out * rebuild(t, leaf, memo);
-      break;
+    }
     case ExprKind::kFloorDiv: out = floordiv(rebuild(kids[0], leaf, memo), rebuild(kids[1], leaf, memo)); break;
     case ExprKind::kMod: out = mod(rebuild(kids[0], leaf, memo), rebuild(kids[1], leaf, memo)); break;
     case ExprKind::kMin: out = min(rebuild(kids[0], leaf, memo), rebuild(kids[1], leaf, memo)); break;

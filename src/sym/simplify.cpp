@@ -100,14 +100,24 @@ Expr detail::EnvCore::simplify(Expr e) const {
   auto kids = e.children();
   Expr out;
   switch (n->kind) {
-    case ExprKind::kAdd: {
-      out = Expr(n->value);
-      for (Expr t : kids) out = out + simplify(t);
-      break;
-    }
+    case ExprKind::kAdd:
     case ExprKind::kMul: {
-      out = Expr(n->value);
-      for (Expr t : kids) out = out * simplify(t);
+      // Rebuilt only when a child changed: a sum of simplified terms is already canonical.
+      boost::container::small_vector<Expr, 8> done;
+      bool changed = false;
+      for (Expr t : kids) {
+        done.push_back(simplify(t));
+        changed |= done.back() != t;
+      }
+      if (!changed) {
+        out = e;
+      } else if (n->kind == ExprKind::kAdd) {
+        out = Expr(n->value);
+        for (Expr t : done) out = out + t;
+      } else {
+        out = Expr(n->value);
+        for (Expr t : done) out = out * t;
+      }
       break;
     }
     case ExprKind::kFloorDiv: {
