@@ -2,17 +2,9 @@
 // anchored at the start only), globs, transformers' prefix-or-suffix rule, and the expansion
 // of fused modules into their checkpoint parts (OPS.md §12.4).
 
-// GCC 12 at -O2 with sanitizers reports a false -Wmaybe-uninitialized inside libstdc++'s
-// <regex> (std::function members of its NFA states); the pragma must precede every include
-// for the header lines it covers.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <algorithm>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -20,19 +12,20 @@
 #include <symtrace/diag/diagnostic.hpp>
 #include <symtrace/model/quant_config.hpp>
 
+#include "model/name_regex.hpp"
+
 namespace symtrace::model {
 
 namespace {
 
-// Patterns come from config files; bound them so a hostile config cannot make std::regex
-// (a backtracking matcher) recurse without limit.
+// Patterns come from config files: bounded in length; NameRegex never backtracks.
 inline constexpr std::size_t kMaxPatternLength = 512;
 inline constexpr std::size_t kMaxCachedPatterns = 4096;
 
-// Shared ownership: a caller keeps its regex even if another thread clears the cache.
-std::shared_ptr<const std::regex> compiled(std::string_view pattern) {
+// Shared ownership: a caller keeps its program even if another thread clears the cache.
+std::shared_ptr<const detail::NameRegex> compiled(std::string_view pattern) {
   static std::mutex mu;
-  static std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache;
+  static std::unordered_map<std::string, std::shared_ptr<const detail::NameRegex>> cache;
   std::lock_guard lock(mu);
   auto it = cache.find(std::string(pattern));
   if (it != cache.end()) return it->second;
@@ -46,17 +39,8 @@ std::shared_ptr<const std::regex> compiled(std::string_view pattern) {
   }
   // A config holds a handful of patterns; bound the cache for processes that read many.
   if (cache.size() >= kMaxCachedPatterns) cache.clear();
-  try {
-    auto re = std::make_shared<const std::regex>(std::string(pattern), std::regex::ECMAScript);
-    return cache.emplace(std::string(pattern), std::move(re)).first->second;
-  } catch (const std::regex_error& e) {
-    diag::Diagnostic d;
-    d.code = "config-value";
-    d.argument = std::string(pattern);
-    d.message = fmt::format("regex \"{}\" does not compile ({})", pattern, e.what());
-    d.hint = "symtrace reads patterns as ECMAScript regexes; Python-only syntax is not supported";
-    throw diag::Error(std::move(d));
-  }
+  auto re = std::make_shared<const detail::NameRegex>(detail::NameRegex::compile(pattern));
+  return cache.emplace(std::string(pattern), std::move(re)).first->second;
 }
 
 bool has_glob(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
@@ -69,8 +53,7 @@ std::string_view last_component(std::string_view name) {
 }  // namespace
 
 bool regex_match_prefix(std::string_view pattern, std::string_view name) {
-  const auto re = compiled(pattern);
-  return std::regex_search(name.begin(), name.end(), *re, std::regex_constants::match_continuous);
+  return compiled(pattern)->match_prefix(name);
 }
 
 bool glob_match(std::string_view p, std::string_view s) {
