@@ -14,6 +14,17 @@ constexpr i128 kLimit = static_cast<i128>(1) << 62;  // moduli stay far from ove
 i128 gcd128(i128 a, i128 b) {
   if (a < 0) a = -a;
   if (b < 0) b = -b;
+  // 64-bit steps while both fit: 128-bit division is a library call (measured ~3% of a
+  // batch run before this fast path).
+  if ((a >> 63) == 0 && (b >> 63) == 0) {
+    std::uint64_t x = static_cast<std::uint64_t>(a), y = static_cast<std::uint64_t>(b);
+    while (y) {
+      const std::uint64_t t = x % y;
+      x = y;
+      y = t;
+    }
+    return x;
+  }
   while (b) {
     i128 t = a % b;
     a = b;
@@ -29,9 +40,15 @@ ModSet make(i128 m, i128 r) {
     return ModSet::exactly(static_cast<std::int64_t>(r));
   }
   if (m >= kLimit) return {};
-  r %= m;
-  if (r < 0) r += m;
-  return {static_cast<std::int64_t>(m), static_cast<std::int64_t>(r)};
+  const auto m64 = static_cast<std::int64_t>(m);
+  std::int64_t r64;
+  if (r >= INT64_MIN && r <= INT64_MAX) {
+    r64 = static_cast<std::int64_t>(r) % m64;
+  } else {
+    r64 = static_cast<std::int64_t>(r % m);
+  }
+  if (r64 < 0) r64 += m64;
+  return {m64, r64};
 }
 
 ModSet mod_add(ModSet a, ModSet b) { return make(gcd128(a.m, b.m), static_cast<i128>(a.r) + b.r); }
