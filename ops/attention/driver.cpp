@@ -3,7 +3,9 @@
 // kernels::softmax_rows, and P·V is the per-ISA accumulation in attention_impl.hpp.
 //
 // Query blocks of kRowsPerBlock rows bound the f32 score scratch to kRowsPerBlock · T floats
-// per thread while letting one GEMM serve a whole block in prefill.
+// per thread while letting one GEMM serve a whole block in prefill. All ISA choices are
+// resolved once per call (tensor::cpu_supports reads the environment: measured at 68% of a
+// 512-token prefill when it was asked per row).
 #include <algorithm>
 #include <vector>
 
@@ -13,7 +15,7 @@
 #include "ops/attention/kernels.hpp"
 #include "ops/linear/elem.hpp"
 #include "ops/linear/kernels.hpp"
-#include "ops/softmax/kernels.hpp"
+#include "ops/softmax/softmax_impl.hpp"
 
 namespace symtrace::ops {
 
@@ -54,46 +56,61 @@ void attention(const Attention& a, tensor::Isa isa) {
   const auto allowed = [&](tensor::Isa want) {
     return static_cast<int>(isa) >= static_cast<int>(want) && tensor::cpu_supports(want);
   };
+  // Resolved once: cpu_supports reads the environment, too slow for a per-row call.
   const PvFn pv = allowed(tensor::Isa::kAvx512) ? pv_avx512 : allowed(tensor::Isa::kAvx2) ? pv_avx2 : pv_scalar;
+  const softmax_detail::RowFn softmax_row = allowed(tensor::Isa::kAvx512) ? softmax_detail::row_avx512
+                                            : allowed(tensor::Isa::kAvx2) ? softmax_detail::row_avx2
+                                                                          : softmax_detail::row_scalar;
+  const tensor::Isa gemm_path = gemm_nt_path(a.dtype, isa);
   const std::size_t es = a.dtype == tensor::DType::kF32 ? 4 : 2;
   const std::int64_t group = a.Hq / a.Hkv;
   const std::int64_t blocks = (a.S + kRowsPerBlock - 1) / kRowsPerBlock;
-  const std::int64_t tasks = a.B * a.Hq * blocks;
+  // One task per (batch, kv head, query block): the heads of a GQA group share its keys, and a
+  // single-row block (decode) scores all of them in one GEMM, so K is read once per group.
+  const std::int64_t tasks = a.B * a.Hkv * blocks;
   const auto at = [es](const void* p, std::int64_t off) {
     return static_cast<const char*>(p) + static_cast<std::size_t>(off) * es;
   };
-#pragma omp parallel if (tasks > 1 && a.S * a.T * a.D >= 4096)
+#pragma omp parallel if (tasks > 1 && a.S * a.T * a.D * group >= 4096)
   {
-    std::vector<float> scores(static_cast<std::size_t>(kRowsPerBlock * std::max<std::int64_t>(a.T, 1)));
-    std::vector<float> acc(static_cast<std::size_t>(a.Dv));
+    std::vector<float> scores(static_cast<std::size_t>(std::max(kRowsPerBlock, group) * std::max<std::int64_t>(a.T, 1)));
+    std::vector<float> acc(static_cast<std::size_t>(a.Dv)), tmp(static_cast<std::size_t>(std::max<std::int64_t>(a.T, 1)));
 #pragma omp for schedule(static)
     for (std::int64_t t = 0; t < tasks; ++t) {
-      const std::int64_t blk = t % blocks, h = (t / blocks) % a.Hq, b = t / (blocks * a.Hq);
-      const std::int64_t g = h / group;
+      const std::int64_t blk = t % blocks, g = (t / blocks) % a.Hkv, b = t / (blocks * a.Hkv);
       const std::int64_t i0 = blk * kRowsPerBlock, i1 = std::min(a.S, i0 + kRowsPerBlock);
       // Keys any row of the block sees: [lo, hi).
       const std::int64_t lo = key_range(a, i0).first, hi = key_range(a, i1 - 1).second;
       const std::int64_t n = std::max<std::int64_t>(hi - lo, 0);
+      const void* krow = n > 0 ? at(a.k, b * a.k_stride[0] + lo * a.k_stride[1] + g * a.k_stride[2]) : nullptr;
       const void* vrow = at(a.v, b * a.v_stride[0] + g * a.v_stride[2]);
-      if (n > 0) {
-        const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + h * a.q_stride[2]);
-        const void* krow = at(a.k, b * a.k_stride[0] + lo * a.k_stride[1] + g * a.k_stride[2]);
-        gemm_nt(i1 - i0, n, a.D, {qrow, a.dtype, a.q_stride[1]}, {krow, a.dtype, a.k_stride[1]}, nullptr,
-                a.dtype, scores.data(), tensor::DType::kF32, n, isa);
+      const bool one_row = i1 - i0 == 1;
+      if (one_row && n > 0) {  // rows = the group's heads, one query position
+        const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + g * group * a.q_stride[2]);
+        gemm_nt_on_path(group, n, a.D, {qrow, a.dtype, a.q_stride[2]}, {krow, a.dtype, a.k_stride[1]}, nullptr,
+                        a.dtype, scores.data(), tensor::DType::kF32, n, gemm_path);
       }
-      for (std::int64_t i = i0; i < i1; ++i) {
-        float* s = scores.data() + (i - i0) * n;
-        void* o = const_cast<char*>(at(a.out, b * a.out_stride[0] + i * a.out_stride[1] + h * a.out_stride[2]));
-        const auto [rlo, rhi] = key_range(a, i);
-        if (rhi <= rlo) {  // sees no key: zeros
-          for (std::int64_t c = 0; c < a.Dv; ++c) elem::store(o, a.dtype, c, 0.f);
-          continue;
+      for (std::int64_t hh = 0; hh < group; ++hh) {
+        const std::int64_t h = g * group + hh;
+        if (!one_row && n > 0) {  // rows = the block's query positions, one head
+          const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + h * a.q_stride[2]);
+          gemm_nt_on_path(i1 - i0, n, a.D, {qrow, a.dtype, a.q_stride[1]}, {krow, a.dtype, a.k_stride[1]},
+                          nullptr, a.dtype, scores.data(), tensor::DType::kF32, n, gemm_path);
         }
-        float* row = s + (rlo - lo);
-        const std::int64_t m = rhi - rlo;
-        for (std::int64_t j = 0; j < m; ++j) row[j] *= a.scale;
-        softmax_rows(1, m, row, tensor::DType::kF32, m, row, tensor::DType::kF32, m, false, isa);
-        pv(row, m, at(vrow, rlo * a.v_stride[1]), a.v_stride[1], a.Dv, a.dtype, o, acc.data());
+        for (std::int64_t i = i0; i < i1; ++i) {
+          float* s = scores.data() + (one_row ? hh : i - i0) * n;
+          void* o = const_cast<char*>(at(a.out, b * a.out_stride[0] + i * a.out_stride[1] + h * a.out_stride[2]));
+          const auto [rlo, rhi] = key_range(a, i);
+          if (rhi <= rlo) {  // sees no key: zeros
+            for (std::int64_t c = 0; c < a.Dv; ++c) elem::store(o, a.dtype, c, 0.f);
+            continue;
+          }
+          float* row = s + (rlo - lo);
+          const std::int64_t m = rhi - rlo;
+          for (std::int64_t j = 0; j < m; ++j) row[j] *= a.scale;
+          softmax_row(row, tensor::DType::kF32, row, tensor::DType::kF32, m, false, tmp.data());
+          pv(row, m, at(vrow, rlo * a.v_stride[1]), a.v_stride[1], a.Dv, a.dtype, o, acc.data());
+        }
       }
     }
   }

@@ -74,6 +74,12 @@ Isa gemm_nt_path(DType dtype, Isa isa) {
 
 void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, RowsK x, RowsK w, const void* bias,
              DType bias_dtype, void* y, DType y_dtype, std::int64_t ldy, Isa isa) {
+  gemm_nt_on_path(M, N, K, x, w, bias, bias_dtype, y, y_dtype, ldy, gemm_nt_path(x.dtype, isa));
+}
+
+void gemm_nt_on_path(std::int64_t M, std::int64_t N, std::int64_t K, RowsK x, RowsK w,
+                     const void* bias, DType bias_dtype, void* y, DType y_dtype, std::int64_t ldy,
+                     Isa path) {
   if (M < 0 || N < 0 || K < 0)
     throw diag::InternalError("gemm_nt: negative size");
   if (x.dtype != w.dtype || !elem::is_kernel_float(x.dtype) || !elem::is_kernel_float(y_dtype) ||
@@ -83,7 +89,7 @@ void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, RowsK x, RowsK w, c
   detail::GemmNt p{.M = M, .N = N, .K = K, .x = x.data, .ldx = x.ld, .w = w.data, .ldw = w.ld,
                    .in = x.dtype, .bias = bias, .bias_dtype = bias_dtype, .y = y, .ldy = ldy,
                    .out = y_dtype};
-  const BlockFn fn = block_fn(gemm_nt_path(x.dtype, isa));
+  const BlockFn fn = block_fn(path);
 
   const std::int64_t elem_bytes = x.dtype == DType::kF32 ? 4 : 2;
   const std::int64_t slab = std::max<std::int64_t>(1, kL2SlabBytes / std::max<std::int64_t>(1, K * elem_bytes));

@@ -34,6 +34,12 @@ struct RowsK {
 void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, RowsK x, RowsK w, const void* bias,
              DType bias_dtype, void* y, DType y_dtype, std::int64_t ldy, Isa isa);
 
+// gemm_nt on a path already resolved by gemm_nt_path (no run-time checks: for callers that
+// issue many small GEMMs, such as attention, and resolve the path once).
+void gemm_nt_on_path(std::int64_t M, std::int64_t N, std::int64_t K, RowsK x, RowsK w,
+                     const void* bias, DType bias_dtype, void* y, DType y_dtype, std::int64_t ldy,
+                     Isa path);
+
 // The kernel family gemm_nt runs for (dtype, isa): "avx512_bf16", "avx512", "avx2" or
 // "scalar" (a portable blocked loop). Lets tests and benchmarks name the path they measure.
 Isa gemm_nt_path(DType dtype, Isa isa);
