@@ -128,7 +128,8 @@ QuantConfig parse_quant_config(std::string_view json_text,
                                std::string_view file = "config.json",
                                std::string_view key = "quantization_config");
 
-// A "re:" entry compiled once; regex syntax errors are diag::Error code "config-value".
+// Python re.match(pattern, name) for the re syntax of module patterns, in time linear in the
+// name (no backtracking); unsupported or malformed patterns are diag::Error "config-value".
 bool regex_match_prefix(std::string_view pattern, std::string_view name);
 // fnmatch-style glob: '*' any run, '?' one character, no character classes.
 bool glob_match(std::string_view pattern, std::string_view name);
