@@ -1,4 +1,6 @@
 // Kernel selection: the chosen variant per node and why every earlier one was refused.
+#include <array>
+
 #include <fmt/format.h>
 
 #include <symtrace/graph/passes.hpp>
@@ -16,16 +18,27 @@ struct Claim {
   std::int16_t variant = -1;
 };
 
+// Which instruction sets this CPU (and SYMTRACE_ISA) offers, asked once per pass: CPUID
+// traps to the hypervisor on a VM and cost ~4 us per variant per node when asked each time.
+struct IsaCache {
+  std::array<std::int8_t, 8> known{-1, -1, -1, -1, -1, -1, -1, -1};
+  bool operator()(op::Isa isa) {
+    auto& k = known[static_cast<std::size_t>(isa) % known.size()];
+    if (k < 0) k = op::cpu_supports(isa) ? 1 : 0;
+    return k == 1;
+  }
+};
+
 // Judges one variant for a node. Returns kTrue with no reason when it applies.
 // `prepare_guards` receives the range of env guards its prepare step recorded.
 Applicability judge(Graph& g, NodeId id, std::size_t vi, const std::vector<op::Value>& args,
                     const std::map<NodeId, Claim>& claims, const SelectOptions& options,
-                    std::pair<std::size_t, std::size_t>& prepare_guards) {
+                    IsaCache& isa, std::pair<std::size_t, std::size_t>& prepare_guards) {
   Graph::Impl& im = impl_of(g);
   const Node& n = im.node(id);
   const op::OpDef& def = *n.op;
   const op::Variant& v = def.variants[vi];
-  if (options.check_isa && !op::cpu_supports(v.isa))
+  if (options.check_isa && !isa(v.isa))
     return Applicability::no(fmt::format("needs {}; this CPU (or SYMTRACE_ISA) offers {}",
                                          op::isa_name(v.isa), op::isa_name(tensor::best_isa())));
   // A parameter prepared for another variant reads differently (OPS.md §13 rule 2).
@@ -65,6 +78,7 @@ void select_kernels(Graph& g, const SelectOptions& options) {
   }
   im.selections.resize(g.size());
   std::map<NodeId, Claim> claims;
+  IsaCache isa;
   auto claim = [&](NodeId id, int vi) {
     const Node& n = im.node(id);
     if (vi < 0 || !n.op->variants[static_cast<std::size_t>(vi)].prepare) return;
@@ -91,7 +105,7 @@ void select_kernels(Graph& g, const SelectOptions& options) {
       im.claim_guards(kNoNode);
       const std::size_t g0 = g.env().guards().size();
       std::pair<std::size_t, std::size_t> prepare_guards{0, 0};
-      Applicability a = judge(g, id, vi, args, claims, options, prepare_guards);
+      Applicability a = judge(g, id, vi, args, claims, options, isa, prepare_guards);
       const std::size_t g1 = g.env().guards().size();
       im.claim_guards(id);
       if (a.truth == sym::Truth::kTrue) {
