@@ -144,6 +144,18 @@ TEST(Safetensors, WriterRoundTripsEveryDtype) {
   }
 }
 
+TEST(Safetensors, WriterTakesTensorsInAnyLayout) {
+  const std::vector<float> v{1, 2, 3, 4, 5, 6};
+  const tensor::Tensor t = tensor::Tensor::from_f32({2, 3}, v, DType::kBF16);
+  SafetensorsWriter w;
+  w.add("t", t);
+  w.add("tt", t.transpose(0, 1));  // a strided view is written row-major
+  const auto f = SafetensorsFile::from_bytes(w.serialize(), "mem");
+  EXPECT_EQ(f.tensor("t").to_f32(), v);
+  EXPECT_EQ(f.info("tt").shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(f.tensor("tt").to_f32(), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+}
+
 TEST(Safetensors, WriterRejectsWrongByteCount) {
   SafetensorsWriter w;
   std::vector<std::byte> b(5);
