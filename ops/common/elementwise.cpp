@@ -32,15 +32,6 @@ bool is_integral(DType d) { return !tensor::info(d).is_float && d != DType::kBoo
 
 namespace {
 
-// PyTorch's int16, looked up by name so this builds before the dtype table has it.
-std::optional<DType> int16_dtype() {
-  static const std::optional<DType> d = [] {
-    auto i16 = tensor::dtype_from_name("int16");
-    return i16 ? i16 : tensor::dtype_from_name("i16");
-  }();
-  return d;
-}
-
 std::size_t bytes(DType d) { return tensor::info(d).bytes; }
 
 }  // namespace
@@ -68,7 +59,7 @@ std::optional<DType> promote_types(DType a, DType b) {
   if (sa == sb) return bytes(a) >= bytes(b) ? a : b;
   const DType s = sa ? a : b, u = sa ? b : a;
   if (bytes(s) > bytes(u)) return s;
-  if (bytes(u) == 1) return int16_dtype();  // u8 + i8 -> int16
+  if (bytes(u) == 1) return DType::kI16;  // u8 + i8 -> int16
   return std::nullopt;
 }
 
@@ -84,10 +75,8 @@ DType result_type(std::string_view op, std::span<const Operand> operands, std::s
     if (!p)
       raise(op, constraint, {"dtype", "", "dtypes that promote",
                  fmt::format("{} and {}", tensor::name(*s), tensor::name(o.dtype)),
-                 fmt::format("{} and {} do not promote to a common dtype{}", tensor::name(*s),
-                             tensor::name(o.dtype),
-                             promote_types(DType::kI8, DType::kU8) ? ""
-                                                                  : " (int16 is not a symtrace dtype)")});
+                 fmt::format("{} and {} do not promote to a common dtype", tensor::name(*s),
+                             tensor::name(o.dtype))});
     s = *p;
   }
   // PyTorch's combine_categories(higher, lower).

@@ -270,6 +270,9 @@ void write_f64(Tensor& out, std::span<const double> values) {
     case DType::kI32:
       for (std::size_t i = 0; i < n; ++i) static_cast<std::int32_t*>(p)[i] = to_int<std::int32_t>(values[i]);
       break;
+    case DType::kI16:
+      for (std::size_t i = 0; i < n; ++i) static_cast<std::int16_t*>(p)[i] = to_int<std::int16_t>(values[i]);
+      break;
     case DType::kI8:
       for (std::size_t i = 0; i < n; ++i) static_cast<std::int8_t*>(p)[i] = to_int<std::int8_t>(values[i]);
       break;

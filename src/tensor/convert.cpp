@@ -59,6 +59,7 @@ Scalar load(DType t, const std::byte* p, std::size_t k) {
     }
     case DType::kI64: return of_int(load_as<std::int64_t>(p, k));
     case DType::kI32: return of_int(load_as<std::int32_t>(p, k));
+    case DType::kI16: return of_int(load_as<std::int16_t>(p, k));
     case DType::kI8: return of_int(load_as<std::int8_t>(p, k));
     case DType::kU8: return of_int(load_as<std::uint8_t>(p, k));
     case DType::kBool: return of_int(load_as<std::uint8_t>(p, k) != 0);
@@ -91,6 +92,7 @@ void store(DType t, std::byte* p, std::size_t k, const Scalar& v, Rounding r) {
     case DType::kF64: store_as<double>(p, k, v.as_double()); return;
     case DType::kI64: store_as<std::int64_t>(p, k, to_int<std::int64_t>(v)); return;
     case DType::kI32: store_as<std::int32_t>(p, k, to_int<std::int32_t>(v)); return;
+    case DType::kI16: store_as<std::int16_t>(p, k, to_int<std::int16_t>(v)); return;
     case DType::kI8: store_as<std::int8_t>(p, k, to_int<std::int8_t>(v)); return;
     case DType::kU8: store_as<std::uint8_t>(p, k, to_int<std::uint8_t>(v)); return;
     case DType::kBool: store_as<std::uint8_t>(p, k, v.nonzero()); return;

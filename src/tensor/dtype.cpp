@@ -28,6 +28,7 @@ constexpr std::array<DTypeInfo, kNumDTypes> kInfos = {{
     {DType::kF4E2M1X2, "f4_e2m1x2", "F4", 1, 4, true, true, 6.0, false, false},
     {DType::kI64, "i64", "I64", 8, 64, false, true, 9.223372036854775807e18, false, false},
     {DType::kI32, "i32", "I32", 4, 32, false, true, 2147483647.0, false, false},
+    {DType::kI16, "i16", "I16", 2, 16, false, true, 32767.0, false, false},
     {DType::kI8, "i8", "I8", 1, 8, false, true, 127.0, false, false},
     {DType::kU8, "u8", "U8", 1, 8, false, false, 255.0, false, false},
     {DType::kBool, "bool", "BOOL", 1, 8, false, false, 1.0, false, false},
@@ -66,7 +67,8 @@ constexpr Alias kAliases[] = {
     {"f4_e2m1", DType::kF4E2M1X2},     {"f4_e2m1fn_x2", DType::kF4E2M1X2},
     {"e2m1", DType::kF4E2M1X2},        {"int64", DType::kI64},
     {"long", DType::kI64},             {"int32", DType::kI32},
-    {"int", DType::kI32},              {"int8", DType::kI8},
+    {"int", DType::kI32},              {"int16", DType::kI16},
+    {"short", DType::kI16},            {"int8", DType::kI8},
     {"uint8", DType::kU8},
 };
 

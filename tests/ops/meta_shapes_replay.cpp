@@ -191,10 +191,26 @@ std::string compare(const MetaCase& c, const std::vector<TensorMeta>& got) {
   return {};
 }
 
+// Each was probed on PyTorch 2.11: the meta call succeeds, eager raises.
+constexpr MetaLooseness kMetaLooseness[] = {
+    {171, "torch.softmax's meta kernel ignores dim (3, -4 and 5 on a 3-D tensor all return x's "
+          "shape on meta) while eager raises IndexError: Dimension out of range"},
+};
+
+}  // namespace
+
+const MetaLooseness* meta_looseness(int case_id) {
+  for (const MetaLooseness& m : kMetaLooseness)
+    if (m.id == case_id) return &m;
+  return nullptr;
+}
+
+namespace {
+
 TEST(RefdataMetaShapes, EveryCaseReplaysExactly) {
   const std::vector<MetaCase> cases = load_meta_cases();
   ASSERT_EQ(cases.size(), 313u);
-  std::size_t passed = 0, errors = 0;
+  std::size_t passed = 0, errors = 0, deviations = 0;
   std::map<std::string, int> missing;
   for (const MetaCase& c : cases) {
     SCOPED_TRACE(fmt::format("case {} ({}): {}", c.id, c.op, c.call));
@@ -223,6 +239,11 @@ TEST(RefdataMetaShapes, EveryCaseReplaysExactly) {
       passed += !raised.empty();
       continue;
     }
+    if (const MetaLooseness* m = meta_looseness(c.id)) {
+      EXPECT_FALSE(raised.empty()) << "expected an error like eager PyTorch: " << m->why;
+      ++deviations;
+      continue;
+    }
     if (!raised.empty()) {
       ADD_FAILURE() << "ours raised, PyTorch returned " << expected_str(c.outputs.at(0)) << ":\n" << raised;
       continue;
@@ -234,8 +255,10 @@ TEST(RefdataMetaShapes, EveryCaseReplaysExactly) {
   for (const auto& [op, n] : missing) ADD_FAILURE() << n << " case(s) of op '" << op << "' have no replay handler";
   EXPECT_EQ(errors, 49u);
   RecordProperty("passed", static_cast<int>(passed));
-  std::printf("[ refdata ] meta_shapes.json: %zu of %zu cases replay exactly (%zu error cases)\n", passed,
-              cases.size(), errors);
+  EXPECT_EQ(passed + deviations, cases.size());
+  std::printf("[ refdata ] meta_shapes.json: %zu of %zu cases replay exactly (%zu error cases); %zu raise "
+              "where PyTorch's meta kernel is looser than eager\n",
+              passed, cases.size(), errors, deviations);
 }
 
 TEST(RefdataMetaShapes, CallIntsReadTheCallText) {

@@ -70,6 +70,15 @@ struct MetaCase {
 
 std::vector<MetaCase> load_meta_cases();  // SYMTRACE_REFDATA_DIR/meta_shapes.json
 
+// A case where PyTorch's meta kernel is looser than its own eager kernel and symtrace follows
+// the kernel (OPS.md §14 pitfall 15: a fake is neither stricter nor looser than the real
+// kernel): the meta call succeeded, eager raises, and the replay expects our error.
+struct MetaLooseness {
+  int id;
+  const char* why;
+};
+const MetaLooseness* meta_looseness(int case_id);  // nullptr: the case replays as recorded
+
 using Handler = std::function<std::vector<TensorMeta>(const MetaCase&, sym::ShapeEnv&)>;
 void add_handler(std::string op, Handler h);  // a second handler for an op is a test bug
 const Handler* find_handler(std::string_view op);

@@ -29,11 +29,12 @@ enum class DType : std::uint8_t {
   kF4E2M1X2,   // two e2m1 values per byte: element 2j low nibble, 2j+1 high nibble
   kI64,
   kI32,
+  kI16,
   kI8,
   kU8,
   kBool,
 };
-inline constexpr int kNumDTypes = 15;
+inline constexpr int kNumDTypes = 16;
 
 struct DTypeInfo {
   DType dtype;
