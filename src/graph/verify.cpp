@@ -11,6 +11,8 @@
 
 namespace symtrace::graph {
 
+void check_input_guards(Graph& g);  // verify_guards.cpp
+
 namespace {
 
 bool same_meta(const TensorMeta& a, const TensorMeta& b) {
@@ -177,6 +179,7 @@ std::size_t verify(Graph& g) {
     const Node& n = im.node(id);
     if (n.kind == NodeKind::kParameter && !n.dead) check_parameter(g, id);
   }
+  check_input_guards(g);
 
   if (!im.selections.empty()) {
     for (NodeId id = 0; id < g.size(); ++id) {
