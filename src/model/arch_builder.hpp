@@ -1,0 +1,78 @@
+// Private: the pieces build_model_graph is made of. ArchBuilder holds the tracer, the config
+// symbols and the checkpoint spec; arch_builder.cpp makes parameters and linears (per the
+// spec's quantization scheme), arch_decoder.cpp walks the dense decoder, arch_moe.cpp the
+// routed experts and arch_mla.cpp DeepSeek-V3's latent attention.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <symtrace/graph/tracer.hpp>
+#include <symtrace/model/architecture.hpp>
+
+namespace symtrace::model::detail {
+
+using graph::Traced;
+using sym::SymInt;
+using tensor::DType;
+using tensor::SymShape;
+
+class ArchBuilder {
+ public:
+  ArchBuilder(graph::Graph& g, const ModelConfig& cfg, const CheckpointSpec& spec,
+              const BuildOptions& opt, std::vector<diag::Diagnostic>& findings);
+
+  graph::Tracer& tr() { return tr_; }
+  const ModelConfig& cfg() const { return cfg_; }
+  const CheckpointSpec& spec() const { return spec_; }
+  const BuildOptions& opt() const { return opt_; }
+  DType act() const { return act_; }  // activation / unquantized weight dtype
+
+  // The config symbol `name` for `d` (created on first use, with provenance d.source and the
+  // range [1, value] plus the power-of-two divisibility of the value: facts that bind() checks
+  // and that kernel rules such as K <= 65535 or N % 64 == 0 are decided with).
+  SymInt dim(const ConfigDim& d, const char* name);
+  // The input-size symbols B and S.
+  SymInt B() const { return B_; }
+  SymInt S() const { return S_; }
+
+  // An unquantized parameter (norm, embedding, bias, router): the checkpoint's name, the
+  // compute dtype when one is forced, else the spec's dtype (the model dtype by default).
+  Traced plain(const std::string& name, SymShape sizes);
+  // A parameter that keeps the spec's dtype regardless of compute_dtype (e.g. DeepSeek's
+  // e_score_correction_bias, read in f32 by the router).
+  Traced exact(const std::string& name, SymShape sizes, DType fallback);
+
+  // y = x · Wᵀ (+ bias) for checkpoint module `module` ([N, K] weight) under its format:
+  // unquantized linear, block fp8, fp8/int8 W8A8, NVFP4 W4A16 (OPS.md §5-§10, §12).
+  Traced linear(const std::string& module, const Traced& x, SymInt N, SymInt K);
+  // A linear whose weight is another module's tensor (tied lm_head reads embed_tokens).
+  Traced linear_with(const Traced& x, const Traced& w);
+
+  Traced rms_norm(const std::string& module, const Traced& x, SymInt H);
+
+  // Records what the builder cannot express (the graph still traces something sensible).
+  void finding(std::string code, diag::Severity sev, std::string module, std::string message);
+
+ private:
+  DType param_dtype(const std::string& name) const;
+  Traced quantized_linear(const std::string& module, const LinearSpec& ls, const Traced& x,
+                          SymInt N, SymInt K, std::optional<Traced> bias);
+
+  graph::Tracer tr_;
+  const ModelConfig& cfg_;
+  const CheckpointSpec& spec_;
+  const BuildOptions& opt_;
+  std::vector<diag::Diagnostic>& findings_;
+  DType act_;
+  SymInt B_, S_;
+  std::map<std::string, SymInt, std::less<>> dims_;
+};
+
+// The decoder stack of every architecture (arch_decoder.cpp).
+void build_decoder(ArchBuilder& b);
+
+}  // namespace symtrace::model::detail
