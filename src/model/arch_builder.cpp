@@ -195,7 +195,8 @@ Traced ArchBuilder::quantized_linear(const std::string& module, const LinearSpec
               fmt::format("{}: NVFP4 activation quantization (W4A4) is not modelled; runs as "
                           "W4A16 and input_global_scale is not read", module));
     Traced wp = make_weight("weight_packed", {N, sym::floordiv(K, 2)}, DType::kU8);
-    Traced ws = tr_.scale(module + ".weight_scale", wp, {N, sym::floordiv(K, 16)}, graph::group(16),
+    // One e4m3 scale per 16 elements = per 8 bytes of the packed [N, K/2] weight.
+    Traced ws = tr_.scale(module + ".weight_scale", wp, {N, sym::floordiv(K, 16)}, graph::group(8),
                           ScaleFormat::kE4M3, DType::kF8E4M3FN);
     Traced g = tr_.scale(module + ".weight_global_scale", wp, {1},
                          graph::per_tensor(ParamRole::kGlobalScale));

@@ -147,9 +147,9 @@ void build_decoder(ArchBuilder& b) {
   const std::int64_t head_rope = cfg.mla ? cfg.mla->qk_rope_head_dim.value : cfg.head_dim.value;
   c.rotary_dim = static_cast<std::int64_t>(static_cast<double>(head_rope) * cfg.rope.partial_rotary_factor);
   c.rotary_dim -= c.rotary_dim % 2;
-  if (!cfg.mla) {  // rotary C2 (rd <= D) holds by construction: rd = D · partial_rotary_factor
-    tr.env().assume(sym::ge(b.dim(cfg.head_dim, "D"), c.rotary_dim));
-  }
+  // rotary C2 (rd <= D) holds by construction: rd = D · partial_rotary_factor.
+  tr.env().assume(sym::ge(cfg.mla ? b.dim(cfg.mla->qk_rope_head_dim, "Dr") : b.dim(cfg.head_dim, "D"),
+                          c.rotary_dim));
   c.cos_sin = rope_cache(b, P, c.rotary_dim);
 
   Traced table = b.plain("model.embed_tokens.weight", {V, H});
