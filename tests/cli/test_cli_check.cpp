@@ -1,5 +1,6 @@
 // symtrace check on the bundled examples (clean and broken), the Hugging Face checkpoints,
-// --tp findings, --json and unreadable input.
+// --tp findings, --json, the kernels of the traced graph, --dtype, no progress text when
+// stderr is not a terminal, and unreadable input.
 #define SYMTRACE_CHECK_CMD_NO_REGISTER
 #include "cli/cmd_check.cpp"
 
@@ -15,21 +16,27 @@ namespace {
 
 struct Result {
   int rc;
-  std::string out;
+  std::string out, err;
 };
 
+// Runs the command with stdout and stderr captured (so stderr is a file, not a terminal).
 Result check(std::vector<std::string> args) {
   ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
   int rc = 0;
   try {
     rc = run_check(args);
   } catch (...) {
     std::fflush(stdout);
-    ::testing::internal::GetCapturedStdout();  // release the capture, keep the error
+    std::fflush(stderr);
+    ::testing::internal::GetCapturedStdout();  // release the captures, keep the error
+    ::testing::internal::GetCapturedStderr();
     throw;
   }
   std::fflush(stdout);
-  return {rc, ::testing::internal::GetCapturedStdout()};
+  std::fflush(stderr);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  return {rc, std::move(out), ::testing::internal::GetCapturedStderr()};
 }
 
 class CheckCommand : public ::testing::Test {
@@ -55,7 +62,74 @@ TEST_F(CheckCommand, EveryCleanExampleAndTheHfCheckpointsPass) {
   for (const char* hf : {"hf-tiny-llama", "hf-tiny-llama-fp8"}) {
     Result r = check({std::string(SYMTRACE_REFDATA_DIR) + "/" + hf});
     EXPECT_EQ(r.rc, kExitClean) << hf << "\n" << r.out;
+    EXPECT_NE(r.out.find("0 errors, 0 warnings"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("kernels (bf16 compute, B and S symbolic"), std::string::npos) << r.out;
   }
+}
+
+TEST_F(CheckCommand, KernelsAreListedOncePerLayerPatternWithTheirRule) {
+  Result r = check({dir("llama-fp8-block").string()});
+  EXPECT_EQ(r.rc, kExitClean) << r.out;
+  // Both layers' q_proj run the same block-fp8 kernel: one line for layers 0-1, with its rule.
+  const auto at = r.out.find("layers 0-1  self_attn.q_proj ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_NE(line.find("block_fp8_gemm."), std::string::npos) << line;
+  EXPECT_NE(line.find("K % 128 == 0"), std::string::npos) << line;
+  EXPECT_EQ(r.out.find("layer 1     self_attn.q_proj"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lm_head"), std::string::npos) << r.out;
+
+  // K = 320 is not a multiple of 128: the ragged example's q_proj gets another kernel.
+  Result ragged = check({dir("llama-fp8-block-ragged").string()});
+  EXPECT_EQ(ragged.rc, kExitClean) << ragged.out;
+  const auto rat = ragged.out.find("layers 0-1  self_attn.q_proj ");
+  ASSERT_NE(rat, std::string::npos) << ragged.out;
+  EXPECT_NE(ragged.out.substr(rat, ragged.out.find('\n', rat) - rat), line) << ragged.out;
+}
+
+TEST_F(CheckCommand, JsonListsKernelsPerNode) {
+  Result r = check({std::string(SYMTRACE_REFDATA_DIR) + "/hf-tiny-llama-fp8", "--json"});
+  EXPECT_EQ(r.rc, kExitClean) << r.out;
+  auto v = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(v.at("compute_dtype").as_string(), "bf16");
+  const auto& ks = v.at("kernels").as_array();
+  ASSERT_GT(ks.size(), 10u);
+  int q_proj = 0;
+  for (const auto& k : ks) {
+    const auto& o = k.as_object();
+    EXPECT_FALSE(o.at("kernel").as_string().empty());
+    EXPECT_FALSE(o.at("reason").as_string().empty());
+    const std::string node(o.at("node").as_string());
+    if (node.ends_with(".self_attn.q_proj") && o.at("op").as_string() == "block_fp8_gemm") {
+      ++q_proj;
+      EXPECT_TRUE(std::string(o.at("kernel").as_string()).starts_with("block_fp8_gemm.")) << node;
+    }
+  }
+  EXPECT_EQ(q_proj, 2);  // one entry per node: both layers
+}
+
+TEST_F(CheckCommand, DtypePicksTheComputeDtype) {
+  const std::string fp8 = std::string(SYMTRACE_REFDATA_DIR) + "/hf-tiny-llama-fp8";
+  Result r = check({fp8, "--dtype", "fp16", "--json"});
+  auto v = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(v.at("compute_dtype").as_string(), "f16");
+  EXPECT_EQ(v.at("errors").as_int64(), 0) << r.out;  // bf16 weights convert to f16 at load
+  for (const auto& k : v.at("kernels").as_array()) {
+    const auto& o = k.as_object();
+    if (o.at("node").as_string() == "lm_head" && o.at("op").as_string() == "linear") {
+      EXPECT_NE(std::string(o.at("kernel").as_string()), "linear.avx512_bf16");  // bf16 only
+    }
+  }
+  EXPECT_THROW(check({fp8, "--dtype", "fp8"}), diag::Error);
+}
+
+TEST_F(CheckCommand, NoProgressTextWhenStderrIsNotATerminal) {
+  for (const char* name : {"llama-fp8-block", "broken-missing-tensor"}) {
+    Result r = check({dir(name).string()});
+    EXPECT_EQ(r.err, "") << name;
+  }
+  Result j = check({std::string(SYMTRACE_REFDATA_DIR) + "/hf-tiny-llama", "--json"});
+  EXPECT_EQ(j.err, "");
 }
 
 TEST_F(CheckCommand, EveryBrokenExampleIsFlagged) {
