@@ -1,0 +1,214 @@
+// symtrace run on the Hugging Face checkpoints (refdata): logits dumped by the command match
+// transformers' (f32 execution of bf16 weights; block fp8 with dynamic 1x128 activation
+// quantization; --dequantize), greedy decoding through the KV cache equals the arg-max chain
+// of full recomputation, and the printed report, --profile, --verify and bad input.
+#define SYMTRACE_RUN_CMD_NO_REGISTER
+#include "cli/cmd_run.cpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace symtrace::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int rc;
+  std::string out;
+};
+
+Result run_cmd(std::vector<std::string> args) {
+  ::testing::internal::CaptureStdout();
+  int rc = 0;
+  try {
+    rc = run_run(args);
+  } catch (...) {
+    std::fflush(stdout);
+    ::testing::internal::GetCapturedStdout();
+    throw;
+  }
+  std::fflush(stdout);
+  return {rc, ::testing::internal::GetCapturedStdout()};
+}
+
+std::string error_code(std::vector<std::string> args) {
+  try {
+    run_cmd(std::move(args));
+  } catch (const diag::Error& e) {
+    return e.diagnostic().code;
+  }
+  return "";
+}
+
+fs::path refdata(const char* name) { return fs::path(SYMTRACE_REFDATA_DIR) / name; }
+
+// refdata/README.md: the two reference prompts, [2, 16].
+std::vector<std::vector<std::int64_t>> reference_prompts() {
+  std::vector<std::int64_t> a;
+  for (std::int64_t i = 0; i < 16; ++i) a.push_back(1 + 4 * i);
+  return {a, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5}};
+}
+
+class Scratch {
+ public:
+  Scratch() : dir_(fs::temp_directory_path() / fmt::format("symtrace-run-{}-{}", ::getpid(), counter_++)) {
+    fs::create_directories(dir_);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  std::string operator/(const char* name) const { return (dir_ / name).string(); }
+  std::string batch_file(const std::vector<std::vector<std::int64_t>>& rows) const {
+    const std::string p = *this / "batch.txt";
+    std::ofstream f(p);
+    for (const auto& r : rows) {
+      std::string line;
+      for (std::int64_t id : r) fmt::format_to(std::back_inserter(line), "{}{}", line.empty() ? "" : ",", id);
+      f << line << "\n";
+    }
+    return p;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path dir_;
+};
+
+struct Diff {
+  double max_abs = 0, rel_l2 = 0, argmax_agree = 0;
+};
+Diff diff(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.sizes(), want.sizes());
+  const std::vector<double> a = got.to_f64(), b = want.to_f64();
+  Diff d;
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    d.max_abs = std::max(d.max_abs, std::abs(a[i] - b[i]));
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  d.rel_l2 = std::sqrt(num / den);
+  const std::int64_t V = want.size(-1), rows = want.numel() / V;
+  std::int64_t agree = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto ga = std::max_element(a.begin() + r * V, a.begin() + (r + 1) * V) - (a.begin() + r * V);
+    const auto wa = std::max_element(b.begin() + r * V, b.begin() + (r + 1) * V) - (b.begin() + r * V);
+    agree += ga == wa;
+  }
+  d.argmax_agree = static_cast<double>(agree) / static_cast<double>(rows);
+  return d;
+}
+
+// `symtrace run DIR --batch-file (reference prompts) --dump-logits F [extra]`: the dumped logits.
+Tensor dumped_logits(const char* ckpt, std::vector<std::string> extra = {}) {
+  Scratch s;
+  std::vector<std::string> args = {refdata(ckpt).string(), "--batch-file", s.batch_file(reference_prompts()),
+                                   "--dump-logits", s / "logits.safetensors"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const Result r = run_cmd(args);
+  EXPECT_EQ(r.rc, kExitClean) << r.out;
+  return model::SafetensorsFile::open(s / "logits.safetensors").tensor("logits").clone();
+}
+
+Tensor reference(const char* ckpt, const char* file) {
+  return model::SafetensorsFile::open(refdata(ckpt) / file).tensor("logits");
+}
+
+TEST(RunHfTinyLlama, F32ExecutionOfBf16WeightsMatchesTransformers) {
+  const Diff d = diff(dumped_logits("hf-tiny-llama"), reference("hf-tiny-llama", "reference_logits.safetensors"));
+  EXPECT_LE(d.max_abs, 1e-3) << "rel L2 " << d.rel_l2;
+  RecordProperty("max_abs", fmt::format("{:.3g}", d.max_abs));
+}
+
+TEST(RunHfTinyLlamaFp8, DequantizeMatchesDequantizedWeightsReference) {
+  const Diff d = diff(dumped_logits("hf-tiny-llama-fp8", {"--dequantize"}),
+                      reference("hf-tiny-llama-fp8", "reference_logits_dequantized_weights.safetensors"));
+  EXPECT_LE(d.max_abs, 1e-3) << "rel L2 " << d.rel_l2;
+}
+
+// Greedy decoding through the KV cache (one plan, rebound per step) against the arg-max chain
+// of full recomputation: each token from a fresh prefill of the whole sequence so far.
+void expect_decode_equals_recompute(const char* ckpt, DType dtype) {
+  const auto prompts = reference_prompts();
+  constexpr std::int64_t kTokens = 8;
+  Session s(refdata(ckpt), dtype, false);
+  ASSERT_EQ(s.errors(), "");
+  const RunResult r = execute(s, {.dir = refdata(ckpt).string(), .ids = prompts, .generate = kTokens});
+  ASSERT_EQ(r.generated.size(), prompts.size());
+  ASSERT_EQ(r.decode_steps, kTokens - 1);
+
+  Session full(refdata(ckpt), dtype, false);
+  full.load();
+  for (std::size_t b = 0; b < prompts.size(); ++b) {
+    std::vector<std::int64_t> seq = prompts[b], chain;
+    for (std::int64_t n = 0; n < kTokens; ++n) {
+      const auto len = static_cast<std::int64_t>(seq.size());
+      chain.push_back(greedy(full.step({seq}, 0, len, {})).at(0));
+      seq.push_back(chain.back());
+    }
+    EXPECT_EQ(r.generated[b], chain) << ckpt << " sequence " << b;
+  }
+}
+
+TEST(RunHfTinyLlama, GreedyDecodeWithTheCacheEqualsFullRecomputation) {
+  expect_decode_equals_recompute("hf-tiny-llama", DType::kF32);
+}
+
+TEST(RunHfTinyLlamaFp8, GreedyDecodeWithTheCacheEqualsFullRecomputation) {
+  expect_decode_equals_recompute("hf-tiny-llama-fp8", DType::kF32);
+}
+
+TEST(RunCommand, PrintsTopFiveGenerationTimingsAndProfile) {
+  const Result r = run_cmd({refdata("hf-tiny-llama").string(), "--input-ids", "1,5,9,13", "--generate", "4",
+                            "--profile", "--verify", "--threads", "1"});
+  ASSERT_EQ(r.rc, kExitClean) << r.out;
+  EXPECT_NE(r.out.find("LlamaForCausalLM, 2 layers, f32 compute, 1 threads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("prefill: 1 x 4 tokens"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verified against the fake"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sequence 0 next token top-5:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sequence 0 generated: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("decode: 3 steps x batch 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tokens/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("profile, prefill"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cached_attention"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("%"), std::string::npos) << r.out;
+}
+
+TEST(RunCommand, TopFiveIsTheLastPositionsLargestLogits) {
+  const Tensor logits = reference("hf-tiny-llama", "reference_logits.safetensors");
+  const auto top = top_k(logits, 1, 5);
+  ASSERT_EQ(top.size(), 5u);
+  const std::vector<double> v = logits.to_f64();
+  const std::size_t row = (1 * 16 + 15) * 512;
+  for (std::size_t i = 1; i < top.size(); ++i) EXPECT_GE(top[i - 1].second, top[i].second);
+  const double best = *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(row),
+                                        v.begin() + static_cast<std::ptrdiff_t>(row + 512));
+  EXPECT_EQ(top[0].second, best);
+  EXPECT_EQ(greedy(logits).at(1), top[0].first);
+}
+
+TEST(RunCommand, BadInputIsAUsageError) {
+  const std::string dir = refdata("hf-tiny-llama").string();
+  EXPECT_EQ(error_code({dir}), "usage");  // no ids
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,x,3"}), "usage");
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,-2"}), "usage");
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,2", "--dtype", "f8"}), "usage");
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,2", "--generate"}), "usage");
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,2", "--bogus"}), "usage");
+  Scratch s;
+  EXPECT_EQ(error_code({dir, "--batch-file", s.batch_file({{1, 2, 3}, {4, 5}})}), "usage");  // ragged
+  EXPECT_EQ(error_code({dir, "--input-ids", "1,512"}), "input-ids");  // vocab is 512
+  EXPECT_NE(error_code({(fs::path(s / "nothing")).string(), "--input-ids", "1"}), "");
+}
+
+}  // namespace
+}  // namespace symtrace::cli
