@@ -79,7 +79,7 @@ std::size_t gemv_workspace_bytes(const Gemv& g, tensor::Isa isa) {
 
 void gemv(const Gemv& g, tensor::Isa isa, std::span<std::byte> workspace, int threads) {
   if (g.M < 1 || g.M > kGemvMaxM || g.bk < 1 || g.bn < 1)
-    throw diag::InternalError("block_fp8_gemm gemv: needs 1 <= M <= 16 and positive blocks");
+    throw diag::InternalError("block_fp8_gemm gemv: needs 1 <= M <= kGemvMaxM and positive blocks");
   if (g.N == 0) return;
   threads = gemm::resolve_threads(threads);
   const std::size_t need = expanded_bytes(g, isa);

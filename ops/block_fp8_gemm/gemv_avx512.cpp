@@ -21,8 +21,9 @@ namespace symtrace::ops::block_fp8_gemm::detail {
 namespace {
 
 constexpr int kLanes = 32;  // weight bytes (and bf16 activation words) per step
-// Largest M served by 8, 4 and 2 weight rows per work item (1 row beyond).
-constexpr int kNt8MaxM = 1, kNt4MaxM = 2, kNt2MaxM = 4;
+// Largest M served by 8 and 4 weight rows per work item (2 rows beyond, 8 activation rows
+// per pass).
+constexpr int kNt8MaxM = 2, kNt4MaxM = 4;
 
 // bf16 bits of the 128 e4m3 magnitudes (code 0x7F is NaN) in four registers of 32 words.
 struct Lut {
@@ -68,6 +69,37 @@ inline float hsum(__m512 v) {
 
 inline std::int64_t lesser(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
+// One 32-lane step at k of every (activation row, weight row) pair. Full: no mask (the
+// loads then fold into the dot instructions); else lanes outside `m` read as zero on both
+// sides, so a bf16 pair never straddles a block end.
+template <bool Bf16, int MT, int NT, bool Full>
+inline void step(__m512 (&blk)[MT][NT], const std::uint8_t* const (&wr)[NT], const void* a,
+                 std::int64_t lda, std::int64_t k, __mmask32 m, const Lut& L) {
+  __m512i wv[NT];
+  for (int t = 0; t < NT; ++t)
+    wv[t] = decode(Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[t] + k))
+                        : _mm256_maskz_loadu_epi8(m, wr[t] + k),
+                   L);
+  for (int i = 0; i < MT; ++i) {
+    if constexpr (Bf16) {
+      const std::uint16_t* x = static_cast<const std::uint16_t*>(a) + i * lda + k;
+      const __m512i av = Full ? _mm512_loadu_si512(x) : _mm512_maskz_loadu_epi16(m, x);
+      for (int t = 0; t < NT; ++t)
+        blk[i][t] = _mm512_dpbf16_ps(blk[i][t], reinterpret_cast<const __m512bh&>(wv[t]),
+                                     reinterpret_cast<const __m512bh&>(av));
+    } else {
+      const float* x = static_cast<const float*>(a) + i * lda + k;
+      const __m512 x0 = Full ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(__mmask16(m), x);
+      const __m512 x1 =
+          Full ? _mm512_loadu_ps(x + 16) : _mm512_maskz_loadu_ps(__mmask16(m >> 16), x + 16);
+      for (int t = 0; t < NT; ++t) {
+        blk[i][t] = _mm512_fmadd_ps(x0, bf16_lo(wv[t]), blk[i][t]);
+        blk[i][t] = _mm512_fmadd_ps(x1, bf16_hi(wv[t]), blk[i][t]);
+      }
+    }
+  }
+}
+
 // MT activation rows x NT weight rows [n0, n0 + NT). Bf16: activations are bf16 words, else f32.
 template <bool Bf16, int MT, int NT>
 void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, const Lut& L) {
@@ -77,8 +109,8 @@ void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, co
     wr[t] = g.w + (n0 + t) * g.ldw;
     wsr[t] = g.ws + ((n0 + t) / g.bn) * g.ws_ld;
   }
-  const auto* a16 = static_cast<const std::uint16_t*>(a.data) + m0 * a.ld;
-  const auto* a32 = static_cast<const float*>(a.data) + m0 * a.ld;
+  const std::size_t eb = Bf16 ? 2 : 4;
+  const void* arow = static_cast<const std::byte*>(a.data) + static_cast<std::size_t>(m0 * a.ld) * eb;
   __m512 tot[MT][NT];
   for (int i = 0; i < MT; ++i)
     for (int t = 0; t < NT; ++t) tot[i][t] = _mm512_setzero_ps();
@@ -87,29 +119,10 @@ void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, co
     __m512 blk[MT][NT];
     for (int i = 0; i < MT; ++i)
       for (int t = 0; t < NT; ++t) blk[i][t] = _mm512_setzero_ps();
-    for (std::int64_t k = k_lo; k < k_hi; k += kLanes) {
-      const std::int64_t left = k_hi - k;
-      // Lanes past the block read as zero on both sides, so a pair never straddles blocks.
-      const __mmask32 m = left >= kLanes ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
-      __m512i wv[NT];
-      for (int t = 0; t < NT; ++t) wv[t] = decode(_mm256_maskz_loadu_epi8(m, wr[t] + k), L);
-      for (int i = 0; i < MT; ++i) {
-        if constexpr (Bf16) {
-          const __m512i av = _mm512_maskz_loadu_epi16(m, a16 + i * a.ld + k);
-          for (int t = 0; t < NT; ++t)
-            blk[i][t] = _mm512_dpbf16_ps(blk[i][t], reinterpret_cast<const __m512bh&>(wv[t]),
-                                         reinterpret_cast<const __m512bh&>(av));
-        } else {
-          const __m512 x0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), a32 + i * a.ld + k);
-          const __m512 x1 =
-              _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), a32 + i * a.ld + k + 16);
-          for (int t = 0; t < NT; ++t) {
-            blk[i][t] = _mm512_fmadd_ps(x0, bf16_lo(wv[t]), blk[i][t]);
-            blk[i][t] = _mm512_fmadd_ps(x1, bf16_hi(wv[t]), blk[i][t]);
-          }
-        }
-      }
-    }
+    std::int64_t k = k_lo;
+    for (; k + kLanes <= k_hi; k += kLanes) step<Bf16, MT, NT, true>(blk, wr, arow, a.ld, k, 0, L);
+    if (k < k_hi)
+      step<Bf16, MT, NT, false>(blk, wr, arow, a.ld, k, (__mmask32{1} << (k_hi - k)) - 1, L);
     for (int i = 0; i < MT; ++i) {
       const float xs = g.xs ? g.xs[(m0 + i) * g.xs_ld + j] : 1.f;
       for (int t = 0; t < NT; ++t)
@@ -157,8 +170,7 @@ template <bool Bf16>
 void run_for_m(const Gemv& g, const Expanded& a, int threads) {
   if (g.M <= kNt8MaxM) return run<Bf16, 8, kNt8MaxM>(g, a, threads);
   if (g.M <= kNt4MaxM) return run<Bf16, 4, kNt4MaxM>(g, a, threads);
-  if (g.M <= kNt2MaxM) return run<Bf16, 2, kNt2MaxM>(g, a, threads);
-  run<Bf16, 1, 8>(g, a, threads);
+  run<Bf16, 2, 8>(g, a, threads);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // block_fp8_gemm decode GEMV (M <= kGemvMaxM inside every variant): each kernel (AVX-512 BF16,
-// AVX2, scalar) against the reference within the OPS.md §15.7 bound, for M = 1..9 and 16, N and
+// AVX2, scalar) against the reference within the OPS.md §15.7 bound, for M = 1..9, 16, 40 and 64, N and
 // K multiples of 128 and ragged (DeepSeek kv_a_proj's N = 576), odd blocks, act_quant 'none'
 // with every activation dtype, strided rows, NaN weights; under every SYMTRACE_ISA cap and with
-// 1 and 2 OpenMP threads. The packed path at M = 17 must agree with the GEMV at M = 16.
+// 1 and 2 OpenMP threads. The packed path at M = 65 must agree with the GEMV at M = 64.
 #include <cmath>
 #include <cstring>
 
@@ -74,7 +74,9 @@ int check_variants(const std::vector<op::Value>& args, const gemm_op::RefResult&
 TEST(BlockFp8Gemv, EveryKernelMatchesTheReference) {
   std::vector<Case> cases;
   for (std::int64_t M = 1; M <= 9; ++M) cases.push_back({M, 256, 384});
-  cases.push_back({16, 384, 128});  // the largest GEMV M
+  cases.push_back({16, 384, 128});
+  cases.push_back({40, 130, 20});
+  cases.push_back({64, 256, 96});  // the largest GEMV M
   cases.push_back({1, 1536, 576});  // DeepSeek kv_a_proj: N = 4.5 blocks
   cases.push_back({4, 512, 576});
   cases.push_back({2, 300, 130});   // ragged last K block (44) and N block (2)
@@ -173,24 +175,24 @@ TEST(BlockFp8Gemv, DeepgemmLikeDecode) {
   }
 }
 
-// Across the switch (M = 16 GEMV, M = 17 packed) the two paths agree row for row within the
-// sum of their bounds: the first 16 rows of the M = 17 call are the M = 16 problem.
+// Across the switch (M = 64 GEMV, M = 65 packed) the two paths agree row for row within the
+// sum of their bounds: the first 64 rows of the M = 65 call are the M = 64 problem.
 TEST(BlockFp8Gemv, AgreesWithThePackedPathAtTheSwitch) {
-  ASSERT_EQ(block_fp8_gemm::kGemvMaxM, 16);
-  const auto args17 = bound_call({17, 384, 192, DType::kBF16, "group", 128, 128, DType::kF32}, 3);
-  auto args16 = args17;
-  args16[0] = boost::variant2::get<Tensor>(args17[0]).narrow(0, 0, 16);
-  const gemm_op::RefResult ref = block_fp8_gemm::ref_result(op::Args(def().schema, args17), false);
+  constexpr std::int64_t kM = block_fp8_gemm::kGemvMaxM;
+  const auto big = bound_call({kM + 1, 384, 192, DType::kBF16, "group", 128, 128, DType::kF32}, 3);
+  auto small = big;
+  small[0] = boost::variant2::get<Tensor>(big[0]).narrow(0, 0, kM);
+  const gemm_op::RefResult ref = block_fp8_gemm::ref_result(op::Args(def().schema, big), false);
   for (const op::Variant& v : def().variants) {
     if (v.prepare || !op::cpu_supports(v.isa)) continue;
     op::HeapAllocator heap(true);
     op::KernelContext cx{heap, 2};
-    const auto y17 =
-        boost::variant2::get<Tensor>(v.run(op::Args(def().schema, args17), cx)[0]).to_f64();
-    const auto y16 =
-        boost::variant2::get<Tensor>(v.run(op::Args(def().schema, args16), cx)[0]).to_f64();
-    for (std::size_t i = 0; i < y16.size(); ++i)
-      ASSERT_NEAR(y16[i], y17[i], 2 * ref.bound[i]) << v.name << " element " << i;
+    const auto y_big =
+        boost::variant2::get<Tensor>(v.run(op::Args(def().schema, big), cx)[0]).to_f64();
+    const auto y_small =
+        boost::variant2::get<Tensor>(v.run(op::Args(def().schema, small), cx)[0]).to_f64();
+    for (std::size_t i = 0; i < y_small.size(); ++i)
+      ASSERT_NEAR(y_small[i], y_big[i], 2 * ref.bound[i]) << v.name << " element " << i;
   }
 }
 
