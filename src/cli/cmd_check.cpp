@@ -181,12 +181,22 @@ class Progress {
   bool on_;
 };
 
-// Kernel choices equal up to the layer index, printed once with their layers.
+// Kernel choices equal up to the layer and expert index, printed once with their layers and
+// experts (a 256-expert layer is one line per expert linear, not 256).
 struct KernelGroup {
   std::string module;  // "self_attn.q_proj" inside a layer, the full path outside
   std::string kernel, reason;
-  std::vector<std::int64_t> layers;
+  std::vector<std::int64_t> layers, experts;
 };
+
+// "mlp.experts.3.up_proj" -> "mlp.experts.{E}.up_proj", remembering 3.
+std::string fold_expert(const std::string& s, std::vector<std::int64_t>& experts) {
+  static const std::regex re(R"(\.experts\.([0-9]+)(\.|$))");
+  std::smatch m;
+  if (!std::regex_search(s, m, re)) return s;
+  experts.push_back(std::stoll(m[1].str()));
+  return std::regex_replace(s, re, ".experts.{E}$2", std::regex_constants::format_first_only);
+}
 
 // Text shows the nodes where a choice was made or a weight is read; --json shows every node.
 std::vector<KernelGroup> group_kernels(const std::vector<model::KernelChoice>& ks) {
@@ -194,14 +204,15 @@ std::vector<KernelGroup> group_kernels(const std::vector<model::KernelChoice>& k
   std::vector<KernelGroup> groups;
   for (const model::KernelChoice& k : ks) {
     if (!k.has_choice && !k.reads_weight) continue;
-    std::vector<std::int64_t> layers;
-    std::string module = fold(k.node, &layers);
+    std::vector<std::int64_t> layers, experts;
+    std::string module = fold_expert(fold(k.node, &layers), experts);
     if (module.starts_with("model.layers.{L}.")) module.erase(0, std::string_view("model.layers.{L}.").size());
     const std::string reason = fold(k.reason, nullptr);
     auto [it, fresh] = index.emplace(fmt::format("{}|{}|{}", module, k.kernel, reason), groups.size());
-    if (fresh) groups.push_back({module.empty() ? std::string("(top level)") : module, k.kernel, reason, {}});
+    if (fresh) groups.push_back({module.empty() ? std::string("(top level)") : module, k.kernel, reason, {}, {}});
     auto& g = groups[it->second];
     g.layers.insert(g.layers.end(), layers.begin(), layers.end());
+    g.experts.insert(g.experts.end(), experts.begin(), experts.end());
   }
   return groups;
 }
@@ -213,6 +224,7 @@ std::string render_kernels(const std::vector<KernelGroup>& groups) {
     const std::size_t n = std::set<std::int64_t>(g.layers.begin(), g.layers.end()).size();
     where.push_back(g.layers.empty() ? std::string()
                                      : fmt::format("layer{} {}", n == 1 ? "" : "s", ranges(g.layers)));
+    if (!g.experts.empty()) where.back() += fmt::format(", experts {}", ranges(g.experts));
     wl = std::max(wl, where.back().size());
     wm = std::max(wm, g.module.size());
     wk = std::max(wk, g.kernel.size());
