@@ -71,6 +71,12 @@ Traced ArchBuilder::rms_norm(const std::string& module, const Traced& x, SymInt 
   return graph::rms_norm(x, w, cfg_.rms_norm_eps);
 }
 
+Traced ArchBuilder::cast(const Traced& x, DType d) {
+  // `to` returns its input when the dtype already matches: such an alias node would only
+  // cost the executor a copy (and a plan slot), so none is recorded.
+  return x.dtype() == d ? x : tr_.call("to", {x, d});
+}
+
 Traced ArchBuilder::linear_with(const Traced& x, const Traced& w) { return graph::linear(x, w); }
 
 void ArchBuilder::finding(std::string code, Severity sev, std::string module,

@@ -53,6 +53,8 @@ class ArchBuilder {
   Traced linear_with(const Traced& x, const Traced& w);
 
   Traced rms_norm(const std::string& module, const Traced& x, SymInt H);
+  // x in dtype d: a `to` node only when the dtype differs.
+  Traced cast(const Traced& x, DType d);
 
   // Records what the builder cannot express (the graph still traces something sensible).
   void finding(std::string code, diag::Severity sev, std::string module, std::string message);

@@ -190,9 +190,9 @@ void build_decoder(ArchBuilder& b) {
   } else {
     logits = b.linear("lm_head", h, V, H);
   }
-  if (logits.dtype() != DType::kF32) {  // `to` returns its input when the dtype matches
+  {
     auto scope = tr.scope("lm_head");
-    logits = tr.call("to", {logits, DType::kF32});
+    logits = b.cast(logits, DType::kF32);
   }
   tr.output("logits", logits);
 }

@@ -21,19 +21,23 @@ namespace {
 using diag::Severity;
 
 // The dense routing matrix [*, E] (f32) from top-k weights w [*, k] (f32) and ids [*, k]:
-// dense[t, e] = Σ_j w[t, j] · (ids[t, j] == e). Built from ops the registry has: an arange
-// over E (topk of zeros returns indices in order: ties go to the lower index, OPS.md §11.6),
-// a `!=` mask by casting ids − e to bool, and where.
-Traced dense_routes(graph::Tracer& tr, const Traced& logits, const Traced& w, const Traced& ids,
+// dense[t, e] = Σ_j w[t, j] · [ids[t, j] == e]. Built from ops the registry has (it has no
+// one_hot, scatter or comparison op): an arange over E (topk of zeros returns indices in
+// order, ties going to the lower index, OPS.md §11.6), d = ids − e as an integer made float by
+// a scalar product (no `to`), and [d == 0] = exp(−1e4 · d²), which is exactly 1 for d = 0 and
+// underflows to exactly 0 for |d| >= 1.
+Traced dense_routes(ArchBuilder& b, const Traced& logits, const Traced& w, const Traced& ids,
                     SymInt E) {
-  Traced zeros = tr.call("mul_scalar", {tr.call("to", {logits, DType::kF32}), 0.0});  // [*, E]
-  Traced arange = tr.call_all("topk", {zeros, E})[1];                                // [*, E] i64
-  Traced ids_f = tr.call("unsqueeze", {tr.call("to", {ids, DType::kF32}), -1});     // [*, k, 1]
-  Traced ar_f = tr.call("unsqueeze", {tr.call("to", {arange, DType::kF32}), -2});    // [*, 1, E]
-  Traced off = tr.call("to", {tr.call("sub", {ids_f, ar_f}), DType::kBool});        // [*, k, E]
-  Traced wk = tr.call("unsqueeze", {w, -1});                                         // [*, k, 1]
-  Traced picked = tr.call("where", {off, tr.call("mul_scalar", {wk, 0.0}), wk});    // [*, k, E]
-  return tr.call("sum", {picked, std::vector<SymInt>{-2}});                          // [*, E]
+  graph::Tracer& tr = b.tr();
+  constexpr double kSharp = -1e4;
+  Traced zeros = tr.call("mul_scalar", {b.cast(logits, DType::kF32), 0.0});  // [*, E]
+  Traced arange = tr.call_all("topk", {zeros, E})[1];                        // [*, E] i64
+  Traced d = tr.call("sub", {tr.call("unsqueeze", {ids, -1}),                // [*, k, E] i64
+                             tr.call("unsqueeze", {arange, -2})});
+  Traced df = tr.call("mul_scalar", {d, 1.0});                               // f32
+  Traced hit = tr.call("exp", {tr.call("mul_scalar", {graph::mul(df, df), kSharp})});
+  Traced picked = graph::mul(hit, tr.call("unsqueeze", {w, -1}));           // [*, k, E]
+  return tr.call("sum", {picked, std::vector<SymInt>{-2}});                  // [*, E]
 }
 
 // Σ_e dense[..., e] · expert_e(h) over experts named `<prefix>.<e>.<gate|up|down>`.
@@ -47,7 +51,7 @@ Traced experts(ArchBuilder& b, const std::string& prefix, const Traced& h, const
                                  names[2]));
   auto scope = tr.scope(prefix);
   Traced Y = tr.call("stack", {ys, -2});                                    // [B, S, E, H]
-  Traced d = tr.call("unsqueeze", {tr.call("to", {dense, b.act()}), -2});  // [B, S, 1, E]
+  Traced d = tr.call("unsqueeze", {b.cast(dense, b.act()), -2});          // [B, S, 1, E]
   Traced out = graph::matmul(d, Y);                                         // [B, S, 1, H]
   return tr.call("squeeze", {out, std::vector<SymInt>{-2}});
 }
@@ -77,7 +81,7 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
     Traced dense;
     {
       auto scope = tr.scope(p + ".gate");
-      dense = dense_routes(tr, logits, route[0], route[1], E);
+      dense = dense_routes(b, logits, route[0], route[1], E);
     }
     return experts(b, p + ".experts", h, dense, I, m.num_experts.value, names);
   }
@@ -92,14 +96,11 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
   Traced dense;
   {
     auto scope = tr.scope(p + ".gate");
-    const auto f32 = [&](const Traced& t) {
-      return t.dtype() == DType::kF32 ? t : tr.call("to", {t, DType::kF32});
-    };
-    Traced logits = graph::linear(f32(h), f32(gw));
+    Traced logits = graph::linear(b.cast(h, DType::kF32), b.cast(gw, DType::kF32));
     std::vector<Traced> route = tr.call_all(
         "moe_route_grouped_sigmoid",
         {logits, bias, k, m.n_group, m.topk_group, m.norm_topk_prob, m.routed_scaling_factor});
-    dense = dense_routes(tr, logits, route[0], route[1], E);
+    dense = dense_routes(b, logits, route[0], route[1], E);
   }
   Traced y = experts(b, p + ".experts", h, dense, I, m.num_experts.value, names);
   if (m.n_shared_experts) {
