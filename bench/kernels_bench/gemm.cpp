@@ -1,6 +1,7 @@
 // Quantized GEMM rows: int8_gemm, fp8_gemm, block_fp8_gemm, fp8_gemm_w8a16 over
-// M in {1, 16, 128, 4096} x (N, K) in {(4096, 4096), (14336, 4096), (4096, 14336)}, each beside
-// oneDNN on the same problem (u8s8 for int8, bf16 for the fp8 ops, weights prepacked).
+// M in {1, 16, 128, 4096} x (N, K) in {(4096, 4096), (14336, 4096), (4096, 14336)}, plus decode
+// rows (M = 1, 8; hidden-2048 shapes) for the two fp8-weight streaming ops, each beside oneDNN
+// on the same problem (u8s8 for int8, bf16 for the fp8 ops, weights prepacked).
 #include <map>
 #include <tuple>
 
@@ -126,17 +127,27 @@ const bool registered = [] {
       {"block_fp8_gemm", "block_fp8_gemm.deepgemm_like", "bf16"},
       {"fp8_gemm_w8a16", "fp8_gemm_w8a16.avx512_bf16", "bf16"},
   };
+  const auto add = [](const Spec& s) {
+    benchmark::RegisterBenchmark(fmt::format("{}/M{}/N{}/K{}", s.variant, s.M, s.N, s.K).c_str(),
+                                 [s](benchmark::State& st) { run_row(st, s); })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  using Shape = std::pair<std::int64_t, std::int64_t>;
+  const std::vector<Shape> big = {{4096, 4096}, {14336, 4096}, {4096, 14336}};
   for (const auto& [op, variant, base] : ops)
     for (std::int64_t M : {1, 16, 128, 4096})
-      for (auto [N, K] :
-           {std::pair<std::int64_t, std::int64_t>{4096, 4096}, {14336, 4096}, {4096, 14336}}) {
-        const Spec s{op, variant, base, M, N, K};
-        benchmark::RegisterBenchmark(fmt::format("{}/M{}/N{}/K{}", variant, M, N, K).c_str(),
-                                     [s](benchmark::State& st) { run_row(st, s); })
-            ->Iterations(1)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
-      }
+      for (auto [N, K] : big) add({op, variant, base, M, N, K});
+  // Decode rows of the fp8 weight-streaming ops: M = 8 on the shapes above, and M = 1, 8 on a
+  // hidden-2048 Llama layer (q/o 2048 x 2048, gate/up 5632 x 2048, down 2048 x 5632).
+  const std::vector<Shape> small = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+  for (const auto& [op, variant, base] : ops) {
+    if (op != "block_fp8_gemm" && op != "fp8_gemm_w8a16") continue;
+    for (auto [N, K] : big) add({op, variant, base, 8, N, K});
+    for (std::int64_t M : {1, 8})
+      for (auto [N, K] : small) add({op, variant, base, M, N, K});
+  }
   return true;
 }();
 
