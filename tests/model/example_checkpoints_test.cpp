@@ -1,5 +1,6 @@
-// The bundled examples: each clean one passes every check, each broken one is caught with
-// exactly its documented finding; quantized weights use their scales' full range.
+// The bundled examples: each clean one passes every check (tensor level and the traced graph:
+// headers bound, kernels selected, verified), each broken one is caught with exactly its
+// documented finding; quantized weights use their scales' full range.
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <symtrace/model/check_graph.hpp>
 #include <symtrace/model/checkpoint_spec.hpp>
 #include <symtrace/model/checkpoint_writer.hpp>
 #include <symtrace/model/safetensors.hpp>
@@ -20,7 +22,7 @@ namespace {
 using testing::ScratchDir;
 using tensor::DType;
 
-// Every non-note finding a loader-level check produces for a checkpoint directory.
+// Every non-note finding `symtrace check` produces for a checkpoint directory.
 std::vector<diag::Diagnostic> all_findings(const std::filesystem::path& dir) {
   const ModelConfig cfg = load_hf_config(dir);
   const CheckpointSpec spec = build_checkpoint_spec(cfg);
@@ -33,8 +35,12 @@ std::vector<diag::Diagnostic> all_findings(const std::filesystem::path& dir) {
   take(cfg.findings);
   if (cfg.quant) take(cfg.quant->findings);
   take(spec.findings);
-  take(check_tensor_list(spec, ckpt));
+  const auto listed = check_tensor_list(spec, ckpt);
+  take(listed);
   take(scan_scales(spec, ckpt));
+  GraphCheckOptions opt;
+  for (const auto& d : listed) opt.already_reported.insert(d.argument);
+  take(check_graph(cfg, spec, ckpt, opt).findings);
   return out;
 }
 
