@@ -12,6 +12,7 @@
 // that the write happens is tested in test.cpp and through exec::Plan states.
 #include <array>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -157,11 +158,30 @@ std::vector<op::Sample> samples(std::uint64_t seed) {
 
 namespace cached_attention_detail {
 
+namespace {
+
+// dst (a [B, S, H, D] slice of a cache) = src, same dtype: one memcpy per head row when both
+// have unit-stride rows (Tensor::copy_from dispatches on the ISA per call, which costs more
+// than the copy itself for a decode step's few rows).
+void copy_rows(const Tensor& src, Tensor dst) {
+  if (src.dtype() != dst.dtype() || src.stride(3) != 1 || dst.stride(3) != 1) return dst.copy_from(src);
+  const std::size_t es = tensor::info(src.dtype()).bits / 8, row = static_cast<std::size_t>(src.size(3)) * es;
+  const auto* s = static_cast<const std::byte*>(src.data_ptr());
+  auto* d = static_cast<std::byte*>(dst.data_ptr());
+  for (std::int64_t b = 0; b < src.size(0); ++b)
+    for (std::int64_t t = 0; t < src.size(1); ++t)
+      for (std::int64_t h = 0; h < src.size(2); ++h)
+        std::memcpy(d + static_cast<std::size_t>(b * dst.stride(0) + t * dst.stride(1) + h * dst.stride(2)) * es,
+                    s + static_cast<std::size_t>(b * src.stride(0) + t * src.stride(1) + h * src.stride(2)) * es, row);
+}
+
+}  // namespace
+
 void write_cache(const op::Args& a) {
   const Tensor& k = a.tensor("k");
   const std::int64_t past = a.int_value("past"), S = k.size(1);
-  a.tensor("k_cache").narrow(1, past, S).copy_from(k);
-  a.tensor("v_cache").narrow(1, past, S).copy_from(a.tensor("v"));
+  copy_rows(k, a.tensor("k_cache").narrow(1, past, S));
+  copy_rows(a.tensor("v"), a.tensor("v_cache").narrow(1, past, S));
 }
 
 std::vector<op::Value> attention_args(const op::Args& a) {
