@@ -1,7 +1,8 @@
 // symtrace run on the Hugging Face checkpoints (refdata): logits dumped by the command match
 // transformers' (f32 execution of bf16 weights; block fp8 with dynamic 1x128 activation
 // quantization; --dequantize), greedy decoding through the KV cache equals the arg-max chain
-// of full recomputation, and the printed report, --profile, --verify and bad input.
+// of full recomputation; the MoE and MLA architectures against transformers; the printed
+// report, --profile, --verify and bad input.
 #define SYMTRACE_RUN_CMD_NO_REGISTER
 #include "cli/cmd_run.cpp"
 
@@ -11,7 +12,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <symtrace/model/checkpoint_writer.hpp>
 
 namespace symtrace::cli {
 namespace {
@@ -155,16 +159,16 @@ TEST(RunHfTinyLlamaFp8, DequantizeMatchesDequantizedWeightsReference) {
 
 // Greedy decoding through the KV cache (one plan, rebound per step) against the arg-max chain
 // of full recomputation: each token from a fresh prefill of the whole sequence so far.
-void expect_decode_equals_recompute(const char* ckpt, DType dtype) {
+void expect_decode_equals_recompute(const fs::path& dir) {
   const auto prompts = reference_prompts();
   constexpr std::int64_t kTokens = 8;
-  Session s(refdata(ckpt), dtype, false);
+  Session s(dir, DType::kF32, false);
   ASSERT_EQ(s.errors(), "");
-  const RunResult r = execute(s, {.dir = refdata(ckpt).string(), .ids = prompts, .generate = kTokens});
+  const RunResult r = execute(s, {.dir = dir.string(), .ids = prompts, .generate = kTokens});
   ASSERT_EQ(r.generated.size(), prompts.size());
   ASSERT_EQ(r.decode_steps, kTokens - 1);
 
-  Session full(refdata(ckpt), dtype, false);
+  Session full(dir, DType::kF32, false);
   full.load();
   for (std::size_t b = 0; b < prompts.size(); ++b) {
     std::vector<std::int64_t> seq = prompts[b], chain;
@@ -173,17 +177,63 @@ void expect_decode_equals_recompute(const char* ckpt, DType dtype) {
       chain.push_back(greedy(full.step({seq}, 0, len, {})).at(0));
       seq.push_back(chain.back());
     }
-    EXPECT_EQ(r.generated[b], chain) << ckpt << " sequence " << b;
+    EXPECT_EQ(r.generated[b], chain) << dir << " sequence " << b;
   }
 }
 
 TEST(RunHfTinyLlama, GreedyDecodeWithTheCacheEqualsFullRecomputation) {
-  expect_decode_equals_recompute("hf-tiny-llama", DType::kF32);
+  expect_decode_equals_recompute(refdata("hf-tiny-llama"));
 }
 
 TEST(RunHfTinyLlamaFp8, GreedyDecodeWithTheCacheEqualsFullRecomputation) {
-  expect_decode_equals_recompute("hf-tiny-llama-fp8", DType::kF32);
+  expect_decode_equals_recompute(refdata("hf-tiny-llama-fp8"));
 }
+
+// The MoE and MLA architectures through `run` (KV-cache graph, cached_attention per layer,
+// MLA's expanded per-head caches) on the tiny checkpoints whose transformers 5.17 logits the
+// architecture tests keep (tests/model/arch_hf_logits.safetensors, docs/architectures.md):
+// the same checkpoints, rebuilt from the bundled example configs with the same seed.
+struct ArchCase {
+  const char* name;  // tensor name in arch_hf_logits.safetensors
+  const char* example;
+  const char* patch;
+};
+class RunArchitecture : public ::testing::TestWithParam<ArchCase> {
+ protected:
+  static fs::path write(const ArchCase& c, const Scratch& s) {
+    boost::json::object cfg = boost::json::parse(model::example_config(c.example)).as_object();
+    const boost::json::value patch = boost::json::parse(c.patch);
+    for (const auto& kv : patch.as_object()) cfg[kv.key()] = kv.value();
+    const std::string text = boost::json::serialize(cfg);
+    const fs::path dir = s / c.name;
+    model::write_checkpoint(dir, text,
+                            model::make_checkpoint_tensors(model::build_checkpoint_spec(model::parse_hf_config(text)), 1));
+    return dir;
+  }
+};
+
+TEST_P(RunArchitecture, LogitsMatchTransformersAndDecodeEqualsRecompute) {
+  const ArchCase& c = GetParam();
+  Scratch s;
+  const fs::path dir = write(c, s);
+  const std::vector<std::string> args = {dir.string(), "--batch-file", s.batch_file(reference_prompts()),
+                                         "--dump-logits", s / "logits.safetensors", "--verify"};
+  const Result r = run_cmd(args);
+  ASSERT_EQ(r.rc, kExitClean) << r.out;
+  const Tensor got = model::SafetensorsFile::open(s / "logits.safetensors").tensor("logits");
+  const Tensor want = model::SafetensorsFile::open(fs::path(SYMTRACE_SOURCE_DIR) / "tests/model/arch_hf_logits.safetensors")
+                          .tensor(c.name);
+  const Diff d = diff(got, want);
+  EXPECT_LE(d.max_abs, 1e-3) << c.name << " rel L2 " << d.rel_l2;
+  RecordProperty("max_abs", fmt::format("{:.3g}", d.max_abs));
+  expect_decode_equals_recompute(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, RunArchitecture,
+                         ::testing::Values(ArchCase{"qwen3_moe", "qwen3-moe-bf16", "{}"},
+                                           ArchCase{"mixtral", "mixtral-bf16", "{}"},
+                                           ArchCase{"deepseek_v3", "deepseek-v3-bf16", R"({"num_hidden_layers": 3})"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(RunCommand, PrintsTopFiveGenerationTimingsAndProfile) {
   const Result r = run_cmd({refdata("hf-tiny-llama").string(), "--input-ids", "1,5,9,13", "--generate", "4",
