@@ -9,6 +9,8 @@
 #include <symtrace/exec/plan.hpp>
 #include <symtrace/graph/passes.hpp>
 #include <symtrace/graph/tracer.hpp>
+#include <symtrace/model/architecture.hpp>
+#include <symtrace/model/load_params.hpp>
 
 namespace symtrace::model {
 namespace {
@@ -109,6 +111,25 @@ TEST(RunKvCache, AStepPastTheCapacityFailsAtBind) {
   // A larger capacity is a rebinding of T, not a retrace.
   plan.bind({{"B", 1}, {"S", 1}, {"past", kCapacity}, {"T", 2 * kCapacity}});
   EXPECT_EQ(plan.state("model.layers.0.self_attn.k_cache").size(1), 2 * kCapacity);
+}
+
+// The same rule on a real model's KV-cache graph (hf-tiny-llama): the builder states
+// past + S <= T as a fact, bind() checks it and names the symbols' origins.
+TEST(RunKvCache, ModelGraphRefusesAStepPastTheCapacity) {
+  const std::string dir = std::string(SYMTRACE_REFDATA_DIR) + "/hf-tiny-llama";
+  const ModelConfig cfg = load_hf_config(dir);
+  BuiltModel m = build_model_graph(cfg, build_checkpoint_spec(cfg), {.compute_dtype = DType::kF32, .kv_cache = true});
+  ASSERT_EQ(graph::run_pipeline(m.graph), 0u) << graph::render_findings(m.graph);
+  exec::Plan plan(m.graph);
+  load_params(plan, SafetensorsCheckpoint::open(dir));
+  plan.bind({{"B", 1}, {"S", 4}, {"past", 28}, {"T", 32}});
+  try {
+    plan.bind({{"B", 1}, {"S", 4}, {"past", 30}, {"T", 32}});
+    ADD_FAILURE() << "bind accepted 30 + 4 tokens in a cache of 32";
+  } catch (const diag::Error& e) {
+    EXPECT_EQ(e.diagnostic().code, "bind");
+    EXPECT_NE(std::string(e.what()).find("KV cache capacity"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
