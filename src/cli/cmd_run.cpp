@@ -325,7 +325,8 @@ int run(std::span<const std::string> args) {
     r = execute(s, a);
   } catch (const diag::Error& e) {
     if (e.diagnostic().code != "fake-mismatch") throw;
-    fmt::print("{}\n--verify: a kernel's output diverges from the fake prediction\n", diag::render(e.diagnostic()));
+    fmt::print("{}\n{}a kernel's output diverges from the fake prediction (the plan)\n", diag::render(e.diagnostic()),
+               a.verify ? "--verify: " : "");
     return kExitFindings;
   }
   const model::LoadReport& lr = s.load_report();
