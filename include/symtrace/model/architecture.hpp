@@ -16,6 +16,9 @@
 //   output   "logits" [B, S, V] f32
 // Config dims are Tracer::config symbols named after the config key (H = hidden_size, ...), with
 // their provenance ("config.hidden_size = 64"), so findings say where a size came from.
+// Every parameter is a checkpoint tensor under its checkpoint name, shape and dtype (the
+// compute dtype for unquantized tensors when one is forced); docs/architectures.md lists the
+// symbols, the layers and the op each linear format runs on.
 #pragma once
 
 #include <optional>
@@ -34,7 +37,9 @@ struct BuildOptions {
   // at load.
   std::optional<tensor::DType> compute_dtype;
   bool kv_cache = false;  // states + cached attention (run); plain causal attention otherwise
-  // fp8-block linears: false runs them on dequantized weights (debugging, --dequantize).
+  // false: no activation quantization (debugging, --dequantize). fp8-block linears run
+  // block_fp8_gemm with act_quant "none" (the dequantized-weights product); fp8/int8 W8A8
+  // linears run `dequantize` + `linear`. Parameters and their names do not change.
   bool quantize_activations = true;
 };
 
