@@ -287,8 +287,14 @@ std::vector<Row>& rows() {
 void run_row(benchmark::State& st, const std::string& variant, bool prefill, std::int64_t B) {
   Model& m = model(variant);
   const std::int64_t S = prefill ? kPrefill : 1, past = prefill ? 0 : kPast;
-  if (!prefill) m.step(B, kPast, 0);  // fill the cache up to `past` once
-  m.step(B, S, past);                 // warm-up (first bind of this shape)
+  if (!prefill) {
+    // The cache rows [0, past) hold zeros (states start zeroed): the step reads them all the
+    // same, and a prefill to fill them would cost more than the whole row.
+    m.step(B, S, past);  // warm-up
+  } else {
+    // A bind only: a prefill takes seconds here, and its arena is touched by the timed run.
+    m.plan->bind({{"B", B}, {"S", S}, {"past", past}, {"T", kCapacity}});
+  }
   std::vector<double> t;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -322,7 +328,7 @@ void register_all() {
   for (const char* v : {"fp8-block", "int8-w8a8"}) {
     benchmark::RegisterBenchmark(fmt::format("run/{}/prefill_b1_s{}", v, kPrefill).c_str(),
                                  [v](benchmark::State& s) { run_row(s, v, true, 1); })
-        ->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+        ->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
     for (std::int64_t B : {1, 8})
       benchmark::RegisterBenchmark(fmt::format("run/{}/decode_b{}", v, B).c_str(),
                                    [v, B](benchmark::State& s) { run_row(s, v, false, B); })
