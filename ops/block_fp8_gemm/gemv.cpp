@@ -15,6 +15,7 @@ namespace symtrace::ops::block_fp8_gemm {
 namespace {
 
 constexpr std::size_t kAlign = 64;
+constexpr std::int64_t kBytesPerThread = 256 << 10;
 
 tensor::DType dtype_of(ActKind k) {
   switch (k) {
@@ -81,7 +82,10 @@ void gemv(const Gemv& g, tensor::Isa isa, std::span<std::byte> workspace, int th
   if (g.M < 1 || g.M > kGemvMaxM || g.bk < 1 || g.bn < 1)
     throw diag::InternalError("block_fp8_gemm gemv: needs 1 <= M <= kGemvMaxM and positive blocks");
   if (g.N == 0) return;
-  threads = gemm::resolve_threads(threads);
+  // A fork/join costs microseconds (milliseconds when another process holds the core a
+  // worker waits for): below kBytesPerThread of weight per thread, fewer threads.
+  const std::int64_t by_size = std::max<std::int64_t>(1, g.N * g.K / kBytesPerThread);
+  threads = static_cast<int>(std::min<std::int64_t>(gemm::resolve_threads(threads), by_size));
   const std::size_t need = expanded_bytes(g, isa);
   if (workspace.size() < need + kAlign)
     throw diag::InternalError("block_fp8_gemm gemv: workspace too small");

@@ -38,10 +38,10 @@ inline float hsum(__m256 v) {
 
 inline std::int64_t lesser(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
-// Lanes [0, left) of 8 as a maskload mask.
+// Lanes [0, left) of 8 as a maskload mask (0 < left < 16).
 inline __m256i first_lanes(std::int64_t left) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 0 ? 0 : left)), idx);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), idx);
 }
 
 template <int MT, int NT>
@@ -83,7 +83,7 @@ void tile(const Gemv& g, const float* a, std::int64_t lda, std::int64_t m0, std:
           x1 = _mm256_loadu_ps(x + 8);
         } else {  // zero lanes past the block (0 * inf would be NaN)
           x0 = _mm256_maskload_ps(x, first_lanes(left));
-          x1 = _mm256_maskload_ps(x + 8, first_lanes(left - 8));
+          x1 = left > 8 ? _mm256_maskload_ps(x + 8, first_lanes(left - 8)) : _mm256_setzero_ps();
         }
         for (int t = 0; t < NT; ++t) {
           blk[i][t] = _mm256_fmadd_ps(x0, lo[t], blk[i][t]);

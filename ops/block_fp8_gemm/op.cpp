@@ -1,6 +1,8 @@
 // block_fp8_gemm — W8A8 fp8 with bn x bk weight-scale blocks and 1 x bk activation groups
 // (OPS.md §7). Variants: deepgemm_like (bf16 out, N % 64, K % 128, power-of-two scales from its
-// own prepare step), generic (any N, K, out dtype; f32 scales), AVX2 and scalar.
+// own prepare step), generic (any N, K, out dtype; f32 scales), AVX2 and scalar. Every variant
+// serves decode too: its kernel picks the weight-streaming GEMV by the run-time M (gemv.hpp),
+// so selection never depends on M and a symbolic, unknown M selects the same variant.
 #include <fmt/format.h>
 
 #include <symtrace/op/registry.hpp>
@@ -219,13 +221,17 @@ void register_block_fp8_gemm(op::Registry& r) {
   def.reference = reference;
   def.variants.push_back(variant("block_fp8_gemm.deepgemm_like", tensor::Isa::kAvx512Bf16, true,
                                  "bf16 out, N % 64 == 0, K % 128 == 0, block [128, 128], "
-                                 "act_quant group, f32_pow2 scales from its prepare"));
+                                 "act_quant group, f32_pow2 scales from its prepare; "
+                                 "run time M <= 64: weight-streaming GEMV"));
   def.variants.push_back(variant("block_fp8_gemm.avx512_bf16", tensor::Isa::kAvx512Bf16, false,
-                                 "AVX512_BF16; f32 scales; bk even; any N, K"));
+                                 "AVX512_BF16; f32 scales; bk even; any N, K; "
+                                 "run time M <= 64: weight-streaming GEMV"));
   def.variants.push_back(
-      variant("block_fp8_gemm.avx2", tensor::Isa::kAvx2, false, "AVX2; f32 scales; any N, K"));
+      variant("block_fp8_gemm.avx2", tensor::Isa::kAvx2, false,
+              "AVX2; f32 scales; any N, K; run time M <= 64: weight-streaming GEMV"));
   def.variants.push_back(
-      variant("block_fp8_gemm.scalar", tensor::Isa::kNone, false, "f32 scales; any N, K"));
+      variant("block_fp8_gemm.scalar", tensor::Isa::kNone, false,
+              "f32 scales; any N, K; run time M <= 64: weight-streaming GEMV"));
   def.tolerance.compare = [](const op::Args& in, std::size_t, const Tensor& got, const Tensor&) {
     return compare(in, got);
   };

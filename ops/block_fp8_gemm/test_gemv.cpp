@@ -79,6 +79,7 @@ TEST(BlockFp8Gemv, EveryKernelMatchesTheReference) {
   cases.push_back({64, 256, 96});  // the largest GEMV M
   cases.push_back({1, 1536, 576});  // DeepSeek kv_a_proj: N = 4.5 blocks
   cases.push_back({4, 512, 576});
+  cases.push_back({9, 1152, 521});  // >= 2 x 256 KiB of weight: two threads really run
   cases.push_back({2, 300, 130});   // ragged last K block (44) and N block (2)
   cases.push_back({7, 1000, 33});   // K block ragged inside a 32-lane step
   cases.push_back({5, 200, 70, DType::kF16, "group", 32, 64});

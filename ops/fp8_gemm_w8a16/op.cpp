@@ -121,12 +121,15 @@ void register_fp8_gemm_w8a16(op::Registry& r) {
   def.fake = fake;
   def.reference = reference;
   def.variants.push_back(variant("fp8_gemm_w8a16.avx512_bf16", tensor::Isa::kAvx512Bf16, false,
-                                 "AVX512_BF16; NK weight (the decode streaming layout)"));
+                                 "AVX512_BF16; NK weight (the decode streaming layout); "
+                                 "run time M <= 64, e4m3: weight-streaming GEMV"));
   def.variants.push_back(variant("fp8_gemm_w8a16.avx512_bf16.kn", tensor::Isa::kAvx512Bf16, true,
                                  "AVX512_BF16; KN weight and [1, N] scale from its prepare step"));
   def.variants.push_back(
-      variant("fp8_gemm_w8a16.avx2", tensor::Isa::kAvx2, false, "AVX2; NK weight"));
-  def.variants.push_back(variant("fp8_gemm_w8a16.scalar", tensor::Isa::kNone, false, "NK weight"));
+      variant("fp8_gemm_w8a16.avx2", tensor::Isa::kAvx2, false,
+              "AVX2; NK weight; run time M <= 64, e4m3: weight-streaming GEMV"));
+  def.variants.push_back(variant("fp8_gemm_w8a16.scalar", tensor::Isa::kNone, false,
+                                 "NK weight; run time M <= 64, e4m3: weight-streaming GEMV"));
   def.tolerance.compare = [](const op::Args& in, std::size_t, const Tensor& got, const Tensor&) {
     return gemm_op::compare_to_bound(got, ref_result(in));
   };
