@@ -38,6 +38,15 @@ ArchBuilder::ArchBuilder(graph::Graph& g, const ModelConfig& cfg, const Checkpoi
       act_(opt.compute_dtype.value_or(cfg.weight_dtype())) {
   B_ = tr_.symbol("B", "input_ids dim 0 (batch)");
   S_ = tr_.symbol("S", "input_ids dim 1 (new tokens)");
+  linears_.reserve(spec.linears.size());
+  for (const LinearSpec& l : spec.linears) linears_.emplace(l.name, &l);
+  tensors_.reserve(spec.tensors.size());
+  for (const ExpectedTensor& t : spec.tensors) tensors_.emplace(t.name, &t);
+}
+
+const ExpectedTensor* ArchBuilder::expected(std::string_view name) const {
+  const auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : it->second;
 }
 
 SymInt ArchBuilder::dim(const ConfigDim& d, const char* name) {
@@ -52,7 +61,7 @@ SymInt ArchBuilder::dim(const ConfigDim& d, const char* name) {
 
 DType ArchBuilder::param_dtype(const std::string& name) const {
   if (opt_.compute_dtype) return *opt_.compute_dtype;
-  if (const ExpectedTensor* t = spec_.find(name)) return t->dtype;
+  if (const ExpectedTensor* t = expected(name)) return t->dtype;
   return act_;
 }
 
@@ -61,7 +70,7 @@ Traced ArchBuilder::plain(const std::string& name, SymShape sizes) {
 }
 
 Traced ArchBuilder::exact(const std::string& name, SymShape sizes, DType fallback) {
-  const ExpectedTensor* t = spec_.find(name);
+  const ExpectedTensor* t = expected(name);
   return tr_.parameter(name, TensorMeta::contiguous(std::move(sizes), t ? t->dtype : fallback));
 }
 
@@ -90,9 +99,10 @@ void ArchBuilder::finding(std::string code, Severity sev, std::string module,
 }
 
 Traced ArchBuilder::linear(const std::string& module, const Traced& x, SymInt N, SymInt K) {
-  const LinearSpec* ls = spec_.linear(module);
+  const auto found = linears_.find(module);
+  const LinearSpec* ls = found == linears_.end() ? nullptr : found->second;
   std::optional<Traced> bias;
-  if (spec_.find(module + ".bias") != nullptr) bias = plain(module + ".bias", {N});
+  if (expected(module + ".bias") != nullptr) bias = plain(module + ".bias", {N});
   if (ls != nullptr && ls->quantized) return quantized_linear(module, *ls, x, N, K, bias);
   if (ls != nullptr && spec_.unchecked(module + ".weight"))
     finding("quant-unsupported", Severity::kError, module,
@@ -110,7 +120,7 @@ Traced ArchBuilder::quantized_linear(const std::string& module, const LinearSpec
   const QuantArgs& w = *ls.weights;
   const QuantArgs* in = ls.input_activations ? &*ls.input_activations : nullptr;
   const std::string scale_name = fmt::format("{}.{}", module, q.weight_scale_name());
-  const ExpectedTensor* st = spec_.find(scale_name);
+  const ExpectedTensor* st = expected(scale_name);
   const std::optional<DType> storage = w.storage_dtype();
   const auto make_weight = [&](const std::string& suffix, SymShape sizes, DType dt) {
     return tr_.weight(fmt::format("{}.{}", module, suffix), std::move(sizes), dt);
@@ -167,7 +177,7 @@ Traced ArchBuilder::quantized_linear(const std::string& module, const LinearSpec
       in_scale = tr_.scale(module + ".input_scale", wt, {1}, graph::per_tensor(ParamRole::kInputScale));
       if (!in->symmetric) {
         const std::string zp = module + ".input_zero_point";
-        const ExpectedTensor* zt = spec_.find(zp);
+        const ExpectedTensor* zt = expected(zp);
         Traced z = tr_.scale(zp, wt, {1}, graph::per_tensor(ParamRole::kZeroPoint),
                              ScaleFormat::kNone, zt ? zt->dtype : DType::kI32);
         in_zp = z.dtype() == DType::kI32 ? z : tr_.call("to", {z, DType::kI32});

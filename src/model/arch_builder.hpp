@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <symtrace/graph/tracer.hpp>
@@ -61,6 +62,7 @@ class ArchBuilder {
 
  private:
   DType param_dtype(const std::string& name) const;
+  const ExpectedTensor* expected(std::string_view name) const;
   Traced quantized_linear(const std::string& module, const LinearSpec& ls, const Traced& x,
                           SymInt N, SymInt K, std::optional<Traced> bias);
 
@@ -72,6 +74,10 @@ class ArchBuilder {
   DType act_;
   SymInt B_, S_;
   std::map<std::string, SymInt, std::less<>> dims_;
+  // CheckpointSpec::linear scans and find bisects long common prefixes; a 61-layer MoE model
+  // asks ~45k and ~140k times (measured: 3.8 s of a 4.8 s trace before these maps).
+  std::unordered_map<std::string_view, const LinearSpec*> linears_;
+  std::unordered_map<std::string_view, const ExpectedTensor*> tensors_;
 };
 
 // The decoder stack of every architecture (arch_decoder.cpp).
