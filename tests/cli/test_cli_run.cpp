@@ -235,6 +235,24 @@ INSTANTIATE_TEST_SUITE_P(Transformers, RunArchitecture,
                                            ArchCase{"deepseek_v3", "deepseek-v3-bf16", R"({"num_hidden_layers": 3})"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// Every clean bundled example (each format: bf16, block fp8, ragged blocks, int8 W8A8, Quark
+// int8, NVFP4 W4A16; dense, MoE and MLA) runs prefill and decode with every output verified.
+TEST(RunCommand, EveryCleanExampleRunsVerified) {
+  Scratch s;
+  const std::string batch = s.batch_file({{1, 5, 9, 13, 17}, {2, 7, 1, 8, 2}});
+  std::size_t ran = 0;
+  for (const auto& e : model::example_checkpoints()) {
+    if (!e.clean()) continue;
+    model::write_example_checkpoint(e.name, s / "examples");
+    const Result r = run_cmd({(fs::path(s / "examples") / e.name).string(), "--batch-file", batch, "--generate", "3",
+                              "--verify"});
+    EXPECT_EQ(r.rc, kExitClean) << e.name << "\n" << r.out;
+    EXPECT_NE(r.out.find("decode: 2 steps x batch 2"), std::string::npos) << e.name << "\n" << r.out;
+    ++ran;
+  }
+  EXPECT_GE(ran, 10u);
+}
+
 TEST(RunCommand, PrintsTopFiveGenerationTimingsAndProfile) {
   const Result r = run_cmd({refdata("hf-tiny-llama").string(), "--input-ids", "1,5,9,13", "--generate", "4",
                             "--profile", "--verify", "--threads", "1"});
