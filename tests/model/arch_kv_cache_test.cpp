@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <symtrace/model/checkpoint_spec.hpp>
+#include <symtrace/model/checkpoint_writer.hpp>
 #include <symtrace/model/hf_config.hpp>
 
+#include "tests/model/arch_hf_cases.hpp"
 #include "tests/model/arch_test_util.hpp"
 #include "tests/model/model_test_util.hpp"
 
@@ -43,16 +45,11 @@ TEST(ArchKvCache, GraphHasCacheStatesAndPassesPipeline) {
 }
 
 // Prefill 12 tokens, then decode the last 4 one by one: every step's logits equal the full
-// 16-token forward of transformers at that position.
-TEST(ArchKvCache, PrefillThenDecodeEqualsFullPrefill) {
-  const auto dir = testing::refdata() / "hf-tiny-llama";
-  KvModel k = build_kv(dir, DType::kF32);
-  ASSERT_EQ(graph::run_pipeline(k.m.graph), 0u) << testing::errors_of(k.m.graph);
-  exec::Plan plan = testing::load_plan(k.m.graph, SafetensorsCheckpoint::open(dir));
-  const Tensor want = SafetensorsFile::open(dir / "reference_logits.safetensors").tensor("logits");
-  std::vector<std::vector<std::int64_t>> prompts(2);
-  for (std::int64_t i = 0; i < 16; ++i) prompts[0].push_back(1 + 4 * i);
-  prompts[1] = {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5};
+// 16-token forward of transformers at that position (max |d| <= 1e-3).
+void expect_prefill_then_decode(const graph::Graph& g, const SafetensorsCheckpoint& ckpt,
+                                const Tensor& want, std::int64_t V) {
+  exec::Plan plan = testing::load_plan(g, ckpt);
+  const std::vector<std::vector<std::int64_t>> prompts = testing::hf_prompts();
   const auto step = [&](std::int64_t past, std::int64_t S) {
     std::vector<std::vector<std::int64_t>> rows;
     for (const auto& p : prompts) rows.emplace_back(p.begin() + past, p.begin() + past + S);
@@ -61,7 +58,7 @@ TEST(ArchKvCache, PrefillThenDecodeEqualsFullPrefill) {
     plan.input("positions").copy_from(testing::positions_tensor(2, S, past));
     plan.run();
     const Tensor& got = plan.output("logits");
-    ASSERT_EQ(got.sizes(), (tensor::Shape{2, S, 512}));
+    ASSERT_EQ(got.sizes(), (tensor::Shape{2, S, V}));
     for (std::int64_t b = 0; b < 2; ++b) {
       const testing::Diff d = testing::diff(got.select(0, b), want.select(0, b).narrow(0, past, S));
       EXPECT_LE(d.max_abs, 1e-3) << "past " << past << " S " << S << " row " << b;
@@ -70,6 +67,33 @@ TEST(ArchKvCache, PrefillThenDecodeEqualsFullPrefill) {
   step(0, 12);
   for (std::int64_t past = 12; past < 16; ++past) step(past, 1);
 }
+
+TEST(ArchKvCache, PrefillThenDecodeEqualsFullPrefill) {
+  const auto dir = testing::refdata() / "hf-tiny-llama";
+  KvModel k = build_kv(dir, DType::kF32);
+  ASSERT_EQ(graph::run_pipeline(k.m.graph), 0u) << testing::errors_of(k.m.graph);
+  expect_prefill_then_decode(k.m.graph, SafetensorsCheckpoint::open(dir),
+                             SafetensorsFile::open(dir / "reference_logits.safetensors").tensor("logits"), 512);
+}
+
+// Sliding windows, MoE layers and MLA's expanded per-head caches through the same loop,
+// against transformers' logits (arch_hf_test.cpp's cases).
+class ArchKvCacheHf : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ArchKvCacheHf, PrefillThenDecodeMatchesTransformers) {
+  const testing::HfCase c = testing::hf_case(GetParam());
+  testing::ScratchDir dir;
+  const ModelConfig cfg = parse_hf_config(c.config);
+  write_checkpoint(dir.path(), c.config, make_checkpoint_tensors(build_checkpoint_spec(cfg), /*seed=*/1));
+  KvModel k = build_kv(dir.path(), DType::kF32);
+  ASSERT_EQ(graph::run_pipeline(k.m.graph), 0u) << testing::errors_of(k.m.graph);
+  expect_prefill_then_decode(k.m.graph, SafetensorsCheckpoint::open(dir.path()), testing::hf_logits(c.name),
+                             cfg.vocab_size.value);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, ArchKvCacheHf,
+                         ::testing::Values("mistral_window", "qwen3_moe", "deepseek_v3"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace symtrace::model
