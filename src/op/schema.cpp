@@ -13,6 +13,12 @@
 
 namespace symtrace::op {
 
+namespace {
+// Torch's fixed-length lists are short (int[2] stride, int[3] padding); the bound keeps a
+// default like `int[2000000000] x=1` from expanding to gigabytes (found by fuzz_schema).
+constexpr int kMaxFixedListLen = 64;
+}  // namespace
+
 std::string_view arg_type_name(ArgType t) {
   switch (t) {
     case ArgType::kTensor: return "Tensor";
@@ -159,6 +165,8 @@ class Parser {
         auto [p, ec] = std::from_chars(s_.data() + i_, s_.data() + s_.size(), n);
         i_ = static_cast<std::size_t>(p - s_.data());
         if (ec != std::errc() || n <= 0) fail(b, "list length must be a positive integer");
+        if (n > kMaxFixedListLen)
+          fail(b, fmt::format("list length {} is over the limit of {}", n, kMaxFixedListLen));
         t.fixed_len = n;
       }
       expect(']', "']' closing the list type");

@@ -139,6 +139,11 @@ TEST(Schema, ErrorsNameTheColumn) {
   EXPECT_NE(error_of("f(int k=1, Tensor x) -> Tensor").find("without a default follows"),
             std::string::npos);
   EXPECT_NE(error_of("f(int[2] b=[1, 2, 3]) -> Tensor").find("has 3 values"), std::string::npos);
+  // A huge fixed length would expand a one-value default to that many values (fuzz_schema).
+  EXPECT_NE(error_of("m(*, int[22000000] f15=55) -> Tensor[]")
+                .find("column 10: list length 22000000 is over the limit of 64"),
+            std::string::npos);
+  EXPECT_NO_THROW(Schema::parse("f(int[64] b=1) -> Tensor"));
   EXPECT_NE(error_of("f(ScalarType d=f7) -> Tensor").find("dtype name"), std::string::npos);
   EXPECT_NE(error_of("f(str s='abc) -> Tensor").find("unterminated"), std::string::npos);
   EXPECT_NE(error_of("f(Tensor(a!) x) -> Tensor").find("alias annotations"), std::string::npos);
