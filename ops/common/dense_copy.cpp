@@ -13,9 +13,12 @@ TensorMeta preserve_format_meta(const sym::ShapeEnv& env, const TensorMeta& x, D
 
 tensor::Tensor preserve_format_output(const tensor::Tensor& x, DType dtype, op::KernelContext& cx) {
   const sym::ShapeEnv env;
-  if (!is_dense(env, x.meta())) return cx.alloc.output(0, x.sizes(), dtype);
-  // Dense strides address exactly numel elements: a flat buffer viewed with x's strides.
-  return cx.alloc.output(0, {x.numel()}, dtype).as_strided(x.sizes(), x.strides(), 0);
+  // Ask for x's sizes: an executor's allocator hands out the slice its plan laid out from the
+  // fake (already in x's strides) and refuses any other shape.
+  tensor::Tensor out = cx.alloc.output(0, x.sizes(), dtype);
+  if (!is_dense(env, x.meta()) || out.strides() == x.strides()) return out;
+  // A fresh row-major buffer: dense strides address exactly its numel elements.
+  return out.as_strided(x.sizes(), x.strides(), 0);
 }
 
 }  // namespace symtrace::ops

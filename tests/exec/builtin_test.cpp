@@ -136,5 +136,30 @@ TEST(PlanBuiltin, SmallDecoderMatchesEagerOpCalls) {
   }
 }
 
+// Dtype conversions keep their input's dense layout (preserve_format): through a Plan the
+// kernel must take the slice laid out from the fake, for a row-major input (lm_head's bf16
+// logits -> f32) and for a transposed one.
+TEST(PlanBuiltin, ToKeepsDenseLayoutsInThePlannedSlice) {
+  graph::Graph g;
+  {
+    graph::Tracer tr(g);
+    SymInt B = tr.symbol("B", "input x dim 0"), S = tr.symbol("S", "input x dim 1");
+    graph::Traced x = tr.input("x", {B, S}, DType::kBF16);
+    tr.output("rowmajor", tr.call("to", {x, DType::kF32}));
+    tr.output("transposed", tr.call("to", {tr.call("transpose", {x, 0, 1}), DType::kF32}));
+  }
+  ASSERT_EQ(graph::run_pipeline(g), 0u) << graph::render_findings(g);
+  Plan plan(g);
+  Tensor x = random({3, 5}, 7, -4, 4).to(DType::kBF16);
+  const std::vector<Tensor> out = plan.run(std::vector<Tensor>{x}, {.verify = true});
+  const std::vector<float> xs = x.to_f32();
+  EXPECT_EQ(out[0].to_f32(), xs);
+  ASSERT_EQ(out[1].sizes(), (tensor::Shape{5, 3}));
+  EXPECT_EQ(out[1].strides(), (tensor::Shape{1, 5}));  // x's transposed strides, kept
+  const std::vector<float> ts = out[1].to_f32();       // logical order
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) EXPECT_EQ(ts[static_cast<std::size_t>(j * 3 + i)], xs[static_cast<std::size_t>(i * 5 + j)]);
+}
+
 }  // namespace
 }  // namespace symtrace::exec
