@@ -116,6 +116,7 @@ void store(DType t, std::byte* p, std::size_t k, const Scalar& v, Rounding r) {
 
 void convert_generic(const std::byte* s, DType st, std::byte* d, DType dt, std::size_t n,
                      Rounding r) {
+  if (n == 0) return;  // empty tensors may have no storage: memcpy must not see their null
   if (st == dt) {  // a copy keeps every bit (signalling NaNs included)
     if (st != DType::kF4E2M1X2) return void(std::memcpy(d, s, n * info(st).bytes));
     std::memcpy(d, s, n / 2);
