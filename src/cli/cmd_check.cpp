@@ -283,13 +283,15 @@ int run(std::span<const std::string> args) {
   go.progress = [&](std::string_view stage) { progress(stage); };
   std::vector<model::KernelChoice> kernels;
   std::size_t graph_nodes = 0;
+  go.tp = o.tp;  // one rank's graph, each header bound as its shard
+  go.ep = o.ep;
+  bool per_rank = false;
   try {
-    // The graph of the whole model: a tensor-parallel run's per-rank shapes are checked at
-    // the spec level (tp-divisibility findings above).
-    model::GraphCheck gc = model::check_graph(cfg, model::build_checkpoint_spec(cfg), ckpt, go);
+    model::GraphCheck gc = model::check_graph(cfg, spec, ckpt, go);
     all.insert(all.end(), gc.findings.begin(), gc.findings.end());
     kernels = std::move(gc.kernels);
     graph_nodes = gc.graph.live_size();
+    per_rank = gc.per_rank;
   } catch (const diag::Error& e) {
     diag::Diagnostic d = e.diagnostic();
     d.message = fmt::format("the model graph could not be traced, so kernels were not checked: {}",
@@ -324,6 +326,7 @@ int run(std::span<const std::string> args) {
     out["ep"] = o.ep;
     out["tensors"] = ckpt.size();
     out["graph_nodes"] = graph_nodes;
+    out["graph"] = per_rank ? "rank" : "model";
     boost::json::array findings;
     for (const auto& d : all) findings.push_back(to_json(d));
     out["findings"] = std::move(findings);
@@ -341,8 +344,9 @@ int run(std::span<const std::string> args) {
       fmt::print("\n{}\n", render_group(g));
     }
     if (!kernels.empty())
-      fmt::print("\nkernels ({} compute, B and S symbolic, {} graph nodes):\n{}", compute,
-                 graph_nodes, render_kernels(group_kernels(kernels)));
+      fmt::print("\nkernels ({} compute, B and S symbolic, {} graph nodes{}):\n{}", compute,
+                 graph_nodes, per_rank ? fmt::format(", one rank of tp={}", o.tp) : std::string(),
+                 render_kernels(group_kernels(kernels)));
     fmt::print("\n{} error{}, {} warning{} ({:.1f} ms)\n", errors, errors == 1 ? "" : "s", warnings,
                warnings == 1 ? "" : "s", seconds * 1e3);
   }

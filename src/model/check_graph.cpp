@@ -72,6 +72,12 @@ bool reads_weight(const Graph& g, NodeId id) {
   return false;
 }
 
+bool reads_parameter(const Graph& g, NodeId id) {
+  for (const graph::Input& in : g.node(id).inputs)
+    if (g.node(in.value.node).kind == NodeKind::kParameter) return true;
+  return false;
+}
+
 std::string selection_reason(const Graph& g, NodeId id, const graph::Selection& s) {
   const op::OpDef& def = *g.node(id).op;
   switch (s.kind) {
@@ -92,7 +98,56 @@ std::string selection_reason(const Graph& g, NodeId id, const graph::Selection& 
   return "not selected: its fake failed";
 }
 
+// d / parts, with the provenance saying so; nullopt when it does not divide.
+std::optional<ConfigDim> split(const ConfigDim& d, std::int64_t parts) {
+  if (d.value % parts != 0) return std::nullopt;
+  return ConfigDim{d.value / parts, fmt::format("{} / tp", d.source)};
+}
+
+// The header's shape as one rank holds it: the spec's shard shape of a tensor stored whole.
+// nullptr when the spec has no whole shard (a split reported as tp-divisibility).
+const std::vector<std::int64_t>* rank_shape(const TensorInfo& h, const ExpectedTensor* e, bool shards) {
+  if (!shards || e == nullptr || h.shape != e->shape()) return &h.shape;
+  return e->shard_shape.empty() ? nullptr : &e->shard_shape;
+}
+
 }  // namespace
+
+std::optional<ModelConfig> rank_config(const ModelConfig& cfg, std::int64_t tp, std::int64_t ep,
+                                       std::string* why) {
+  auto fail = [&](std::string reason) -> std::optional<ModelConfig> {
+    if (why != nullptr) *why = std::move(reason);
+    return std::nullopt;
+  };
+  ModelConfig r = cfg;
+  if (tp == 1) return r;
+  auto heads = split(cfg.num_attention_heads, tp);
+  if (!heads) return fail(fmt::format("{} = {} attention heads do not split over tp = {}",
+                                      cfg.num_attention_heads.source, cfg.num_attention_heads.value, tp));
+  r.num_attention_heads = *heads;
+  if (cfg.num_key_value_heads.value >= tp) {
+    auto kv = split(cfg.num_key_value_heads, tp);
+    if (!kv) return fail(fmt::format("{} = {} kv heads do not split over tp = {}",
+                                     cfg.num_key_value_heads.source, cfg.num_key_value_heads.value, tp));
+    r.num_key_value_heads = *kv;
+  } else if (tp % cfg.num_key_value_heads.value != 0) {
+    return fail(fmt::format("{} = {} kv heads cannot be replicated evenly over tp = {}",
+                            cfg.num_key_value_heads.source, cfg.num_key_value_heads.value, tp));
+  } else {
+    r.num_key_value_heads = {1, fmt::format("{} replicated (one per rank)", cfg.num_key_value_heads.source)};
+  }
+  auto inter = split(cfg.intermediate_size, tp);
+  if (!inter) return fail(fmt::format("{} = {} does not split over tp = {}", cfg.intermediate_size.source,
+                                      cfg.intermediate_size.value, tp));
+  r.intermediate_size = *inter;
+  if (r.moe && ep == 1) {  // with ep > 1 ranks hold whole experts
+    auto mi = split(cfg.moe->intermediate_size, tp);
+    if (!mi) return fail(fmt::format("{} = {} does not split over tp = {}",
+                                     cfg.moe->intermediate_size.source, cfg.moe->intermediate_size.value, tp));
+    r.moe->intermediate_size = *mi;
+  }
+  return r;
+}
 
 std::vector<KernelChoice> kernel_choices(const Graph& g) {
   std::vector<KernelChoice> out;
@@ -118,7 +173,7 @@ std::vector<KernelChoice> kernel_choices(const Graph& g) {
 }
 
 std::size_t bind_headers(Graph& g, const CheckpointSpec& spec, const SafetensorsCheckpoint& ckpt,
-                         const std::set<std::string, std::less<>>& already_reported) {
+                         const std::set<std::string, std::less<>>& already_reported, bool shards) {
   std::size_t added = 0;
   for (NodeId id : g.nodes_of_kind(NodeKind::kParameter)) {
     if (g.node(id).dead) continue;
@@ -154,11 +209,17 @@ std::size_t bind_headers(Graph& g, const CheckpointSpec& spec, const Safetensors
                           name, m.shape_str()));
       continue;
     }
-    if (*traced != h->shape && without_unit_dims(*traced) != without_unit_dims(h->shape)) {
-      finding("shape", fmt::format("{} = {}", m.shape_str(), shape_str(*traced)), h->shape_str(),
+    const std::vector<std::int64_t>* shard = rank_shape(*h, e, shards);
+    if (shard == nullptr) continue;
+    const std::vector<std::int64_t>& stored = *shard;
+    if (*traced != stored && without_unit_dims(*traced) != without_unit_dims(stored)) {
+      const bool sharded = stored != h->shape;
+      finding("shape", fmt::format("{} = {}", m.shape_str(), shape_str(*traced)),
+              sharded ? fmt::format("{} (a rank's shard of {})", shape_str(stored), h->shape_str())
+                      : h->shape_str(),
               fmt::format("{}: the graph's parameter is {} but the checkpoint stores {}{}", name,
-                          shape_str(*traced), h->shape_str(),
-                          e != nullptr && e->shape() == *traced
+                          shape_str(*traced), sharded ? shape_str(stored) + " per rank" : h->shape_str(),
+                          e != nullptr && (sharded ? e->shard_shape : e->shape()) == *traced
                               ? std::string()
                               : " (the graph and the format's spec disagree: a builder bug)"));
       continue;
@@ -185,11 +246,28 @@ GraphCheck check_graph(const ModelConfig& cfg, const CheckpointSpec& spec,
   auto stage = [&](std::string_view s) {
     if (opt.progress) opt.progress(s);
   };
-  stage("tracing the model graph");
-  BuiltModel built = build_model_graph(cfg, spec, opt.build);
-  GraphCheck r{std::move(built.graph), std::move(built.findings), {}};
+  std::optional<ModelConfig> rank;
+  std::optional<CheckpointSpec> rank_spec;
+  std::string why_not;
+  if (opt.tp > 1) {
+    rank = rank_config(cfg, opt.tp, opt.ep, &why_not);
+    if (rank) rank_spec = build_checkpoint_spec(*rank);
+  }
+  stage(rank ? "tracing one tensor-parallel rank's graph" : "tracing the model graph");
+  BuiltModel built = rank ? build_model_graph(*rank, *rank_spec, opt.build)
+                          : build_model_graph(cfg, spec, opt.build);
+  GraphCheck r{std::move(built.graph), std::move(built.findings), {}, opt.tp > 1 && rank.has_value()};
+  if (opt.tp > 1 && !rank) {
+    diag::Diagnostic d;
+    d.code = "tp-graph";
+    d.severity = diag::Severity::kNote;
+    d.message = fmt::format("the per-rank graph for tp = {} is not traced ({}); kernels are chosen "
+                            "for the whole model, the split is checked by tp-divisibility", opt.tp,
+                            why_not);
+    r.findings.push_back(std::move(d));
+  }
   stage("binding safetensors headers to parameters");
-  bind_headers(r.graph, spec, ckpt, opt.already_reported);
+  bind_headers(r.graph, spec, ckpt, opt.already_reported, r.per_rank);
   stage("selecting kernels, preparing, verifying");
   graph::run_pipeline(r.graph, opt.select);
   // A checkpoint tensor the spec requires that no live node reads would be loaded and ignored.
@@ -207,7 +285,18 @@ GraphCheck check_graph(const ModelConfig& cfg, const CheckpointSpec& spec,
     d.hint = "a runner built from this graph would load it and ignore it";
     r.findings.push_back(std::move(d));
   }
-  for (const graph::Finding& f : r.graph.findings()) r.findings.push_back(to_diagnostic(r.graph, f));
+  for (const graph::Finding& f : r.graph.findings()) {
+    diag::Diagnostic d = to_diagnostic(r.graph, f);
+    // A reference fallback of a node that reads no parameter (routing arithmetic, an
+    // elementwise op in a dtype without a fast kernel) says nothing about the checkpoint: a
+    // note (--strict shows it); the kernel table still lists the reference kernel.
+    if (f.pass == "select" && d.code == "applicability" && d.severity == diag::Severity::kWarning &&
+        f.node != graph::kNoNode && !reads_parameter(r.graph, f.node)) {
+      d.severity = diag::Severity::kNote;
+      d.notes.push_back("a note, not a warning: this node reads no checkpoint tensor");
+    }
+    r.findings.push_back(std::move(d));
+  }
   r.kernels = kernel_choices(r.graph);
   return r;
 }

@@ -79,6 +79,11 @@ TEST_F(CheckCommand, KernelsAreListedOncePerLayerPatternWithTheirRule) {
   EXPECT_EQ(r.out.find("layer 1     self_attn.q_proj"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("lm_head"), std::string::npos) << r.out;
 
+  // Experts fold too: one line per expert linear of a layer, not one per expert.
+  Result moe = check({dir("qwen3-moe-w8a8-int8").string()});
+  EXPECT_NE(moe.out.find("layer 0, experts 0-7  mlp.experts.{E}.gate_proj"), std::string::npos) << moe.out;
+  EXPECT_EQ(moe.out.find("mlp.experts.3.gate_proj"), std::string::npos) << moe.out;
+
   // K = 320 is not a multiple of 128: the ragged example's q_proj gets another kernel.
   Result ragged = check({dir("llama-fp8-block-ragged").string()});
   EXPECT_EQ(ragged.rc, kExitClean) << ragged.out;
@@ -151,6 +156,32 @@ TEST_F(CheckCommand, TensorParallelSplitsThatBreakTheBlockGrid) {
   EXPECT_NE(r.out.find("error[tp-divisibility] model.layers.{L}.self_attn.o_proj"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("in layers 0-1 (2 layers"), std::string::npos) << r.out;
   EXPECT_EQ(check({dir("deepseek-v3-fp8-block").string(), "--tp", "1"}).rc, kExitClean);
+  // 2 heads do not split over 4 ranks: no per-rank graph, a note says why.
+  auto v = boost::json::parse(check({dir("deepseek-v3-fp8-block").string(), "--tp", "4", "--json"}).out).as_object();
+  EXPECT_EQ(v.at("graph").as_string(), "model");
+  bool note = false;
+  for (const auto& f : v.at("findings").as_array())
+    note = note || f.as_object().at("code").as_string() == "tp-graph";
+  EXPECT_TRUE(note);
+}
+
+TEST_F(CheckCommand, TensorParallelRankGraphIsTracedAndEachShardBound) {
+  const std::string hf = std::string(SYMTRACE_REFDATA_DIR) + "/hf-tiny-llama";
+  Result r = check({hf, "--tp", "2"});
+  EXPECT_EQ(r.rc, kExitClean) << r.out;  // shards of bf16 weights bind to the rank's graph
+  EXPECT_NE(r.out.find("one rank of tp=2"), std::string::npos) << r.out;
+  auto v = boost::json::parse(check({hf, "--tp", "2", "--json"}).out).as_object();
+  EXPECT_EQ(v.at("graph").as_string(), "rank");
+  EXPECT_EQ(v.at("errors").as_int64(), 0);
+
+  // fp8 blocks: k_proj's N = 2 kv heads * 64 splits into 64 rows per rank, half a 128-row
+  // block: the spec's tp-divisibility, reported once (the shard is not bound again).
+  Result fp8 = check({hf + "-fp8", "--tp", "2"});
+  EXPECT_EQ(fp8.rc, kExitFindings) << fp8.out;
+  EXPECT_NE(fp8.out.find("error[tp-divisibility] model.layers.{L}.self_attn.k_proj"), std::string::npos)
+      << fp8.out;
+  EXPECT_EQ(fp8.out.find("error[shape]"), std::string::npos) << fp8.out;
+  EXPECT_NE(fp8.out.find("one rank of tp=2"), std::string::npos) << fp8.out;
 }
 
 TEST_F(CheckCommand, JsonListsFindings) {
