@@ -1,4 +1,5 @@
 // rotary and rope_cos_sin: reference kernels, the f32 rotation variant, tolerance, samples.
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -121,6 +122,23 @@ std::int64_t token_stride(const Tensor& t) {
   return 0;
 }
 
+// The cos/sin rows of the tokens' positions as f32, gathered once per call (the table has
+// max_positions rows; only the used ones are read).
+std::vector<float> cos_sin_rows(const Tensor& cs, const std::vector<std::int64_t>& rows, std::int64_t rd) {
+  std::vector<float> out(rows.size() * static_cast<std::size_t>(rd));
+  const bool direct = cs.dtype() == DType::kF32 && (rd <= 1 || cs.stride(1) == 1);
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    float* dst = out.data() + t * static_cast<std::size_t>(rd);
+    if (direct) {
+      const float* src = cs.data<float>() + rows[t] * cs.stride(0);
+      std::copy(src, src + rd, dst);
+    } else {
+      for (std::int64_t i = 0; i < rd; ++i) dst[i] = static_cast<float>(cs.item(std::array{rows[t], i}));
+    }
+  }
+  return out;
+}
+
 op::Outputs rotary_run(const op::Args& a, op::KernelContext& cx) {
   const Tensor& q = a.tensor("q");
   const Tensor& k = a.tensor("k");
@@ -133,17 +151,17 @@ op::Outputs rotary_run(const op::Args& a, op::KernelContext& cx) {
   const std::size_t es = q.dtype() == DType::kF32 ? 4 : 2;
   const std::int64_t tq = token_stride(q), tk = token_stride(k), Hq = q.size(-2), Hk = k.size(-2);
   const auto n = static_cast<std::int64_t>(rows.size());
+  const std::vector<float> table = cos_sin_rows(cs, rows, rd);
 #pragma omp parallel if (n * (Hq + Hk) * D >= 32768)
   {
-    std::vector<float> row(static_cast<std::size_t>(rd));
 #pragma omp for schedule(static)
     for (std::int64_t t = 0; t < n; ++t) {
-      for (std::int64_t i = 0; i < rd; ++i) row[static_cast<std::size_t>(i)] = static_cast<float>(cs.item(std::array{rows[static_cast<std::size_t>(t)], i}));
+      const float* row = table.data() + t * rd;
       const auto at = [es](const Tensor& x, std::int64_t off) {
         return static_cast<char*>(x.data_ptr()) + static_cast<std::size_t>(off) * es;
       };
-      kernels::rotary_rows(at(q, t * tq), q.stride(-2), at(qo, t * Hq * D), D, q.dtype(), Hq, D, rd, row.data(), style);
-      kernels::rotary_rows(at(k, t * tk), k.stride(-2), at(ko, t * Hk * D), D, k.dtype(), Hk, D, rd, row.data(), style);
+      kernels::rotary_rows(at(q, t * tq), q.stride(-2), at(qo, t * Hq * D), D, q.dtype(), Hq, D, rd, row, style);
+      kernels::rotary_rows(at(k, t * tk), k.stride(-2), at(ko, t * Hk * D), D, k.dtype(), Hk, D, rd, row, style);
     }
   }
   return {qo, ko};

@@ -4,6 +4,7 @@
 #include <cpuid.h>
 #endif
 
+#include <array>
 #include <cstdlib>
 #include <string_view>
 
@@ -29,7 +30,7 @@ bool has_f16c() {
 }
 #endif
 
-bool hardware_has(Isa isa) {
+bool probe_hardware(Isa isa) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
@@ -47,6 +48,18 @@ bool hardware_has(Isa isa) {
 #else
   return isa == Isa::kNone;
 #endif
+}
+
+// CPUID traps to the hypervisor on virtual machines (tens of microseconds), and kernels ask
+// per call: probe once.
+bool hardware_has(Isa isa) {
+  static const auto kHas = [] {
+    std::array<bool, 5> has{};
+    for (Isa i : {Isa::kNone, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvx512Bf16})
+      has[static_cast<std::size_t>(i)] = probe_hardware(i);
+    return has;
+  }();
+  return kHas.at(static_cast<std::size_t>(isa));
 }
 
 // Highest rank SYMTRACE_ISA allows (read per call: tests flip it with setenv).
