@@ -89,6 +89,13 @@ std::vector<const Tensor*> ports_of(const op::Outputs& out, std::vector<bool>& n
   return ports;
 }
 
+bool is_an_input(const Instr& in, const Tensor& t) {
+  for (const op::Value& v : in.args)
+    if (const Tensor* x = boost::variant2::get_if<Tensor>(&v); x && x->defined() && x->data_ptr() == t.data_ptr())
+      return true;
+  return false;
+}
+
 void check_outputs(Plan::Impl& im, const Instr& in, const op::Outputs& out, bool verify) {
   const graph::Graph& g = *im.g;
   const graph::Node& n = g.node(in.node);
@@ -109,6 +116,15 @@ void check_outputs(Plan::Impl& im, const Instr& in, const op::Outputs& out, bool
     const Tensor& got = *ports[p];
     const bool same_place = got.defined() && got.data_ptr() == want.data_ptr();
     if (!verify && (in.view || same_place)) continue;
+    if (!same_place && !in.view && got.defined() && got.sizes() == want.sizes() && got.dtype() == want.dtype() &&
+        is_an_input(in, got)) {
+      // An op that returns its input when the run-time layout allows it (`contiguous` of a
+      // layout the fake could not decide for every size) where the plan gave the output a
+      // slice of its own: the values go there.
+      Tensor dst = want;
+      dst.copy_from(got);
+      continue;
+    }
     const bool same = same_place && same_layout(got, want.sizes(), want.strides(), want.dtype());
     if (same) continue;
     exec_error(g, in.node, "fake-mismatch",

@@ -161,5 +161,33 @@ TEST(PlanBuiltin, ToKeepsDenseLayoutsInThePlannedSlice) {
     for (int j = 0; j < 5; ++j) EXPECT_EQ(ts[static_cast<std::size_t>(j * 3 + i)], xs[static_cast<std::size_t>(i * 5 + j)]);
 }
 
+// `contiguous` of a column slice is a copy for most sizes, so the plan gives it a slice of its
+// own; at B*S == 1 the real op returns its input (already contiguous) and the plan must still
+// see the values in its slice.
+TEST(PlanBuiltin, ContiguousThatAliasesAtRunTimeFillsItsPlannedSlice) {
+  graph::Graph g;
+  {
+    graph::Tracer tr(g);
+    SymInt B = tr.symbol("B", "input x dim 0"), S = tr.symbol("S", "input x dim 1");
+    graph::Traced x = tr.input("x", {B, S, 6}, DType::kF32);
+    std::vector<graph::Traced> parts = tr.call_all("split_with_sizes", {x, std::vector<SymInt>{4, 2}, -1});
+    tr.output("left", tr.call("mul", {tr.call("contiguous", {parts[0]}), tr.call("contiguous", {parts[0]})}));
+  }
+  ASSERT_EQ(graph::run_pipeline(g), 0u) << graph::render_findings(g);
+  Plan plan(g);
+  for (auto [B, S] : {std::pair{2, 3}, std::pair{1, 1}}) {
+    Tensor x = random({B, S, 6}, 11, -2, 2);
+    for (bool verify : {false, true}) {
+      const std::vector<float> got = plan.run(std::vector<Tensor>{x}, {.verify = verify})[0].to_f32();
+      const std::vector<float> xs = x.to_f32();
+      ASSERT_EQ(got.size(), static_cast<std::size_t>(B * S * 4));
+      for (std::int64_t r = 0; r < B * S; ++r)
+        for (std::int64_t c = 0; c < 4; ++c)
+          EXPECT_EQ(got[static_cast<std::size_t>(r * 4 + c)], xs[static_cast<std::size_t>(r * 6 + c)] * xs[static_cast<std::size_t>(r * 6 + c)])
+              << "B=" << B << " S=" << S << " verify=" << verify;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace symtrace::exec
