@@ -2,6 +2,8 @@
 // --tp findings, --json, the kernels of the traced graph, --dtype, no progress text when
 // stderr is not a terminal, and unreadable input.
 #define SYMTRACE_CHECK_CMD_NO_REGISTER
+#include <unistd.h>  // getpid: ctest runs tests of one binary in parallel processes
+
 #include "cli/cmd_check.cpp"
 
 #include <filesystem>
@@ -43,7 +45,7 @@ class CheckCommand : public ::testing::Test {
  protected:
   static std::filesystem::path dir(std::string_view name) {
     static const std::filesystem::path root = [] {
-      auto r = std::filesystem::temp_directory_path() / "symtrace_check_cli";
+      auto r = std::filesystem::temp_directory_path() / ("symtrace_check_cli-" + std::to_string(::getpid()));
       std::filesystem::remove_all(r);
       for (const auto& e : model::example_checkpoints()) model::write_example_checkpoint(e.name, r);
       return r;
@@ -200,7 +202,7 @@ TEST_F(CheckCommand, UnreadableInputAndUsageAreErrors) {
   EXPECT_THROW(check({"/nonexistent/checkpoint"}), diag::Error);
   EXPECT_THROW(check({}), diag::Error);
   EXPECT_THROW(check({dir("llama-fp8-block").string(), "--tp", "0"}), diag::Error);
-  const auto bad = std::filesystem::temp_directory_path() / "symtrace_check_truncated";
+  const auto bad = std::filesystem::temp_directory_path() / ("symtrace_check_truncated-" + std::to_string(::getpid()));
   std::filesystem::create_directories(bad);
   std::filesystem::copy_file(dir("llama-fp8-block") / "config.json", bad / "config.json",
                              std::filesystem::copy_options::overwrite_existing);

@@ -1,6 +1,8 @@
 // symtrace graph: DOT and JSON of the traced checkpoint graph, findings highlighted on their
 // nodes, no progress text when stderr is not a terminal, bad input.
 #define SYMTRACE_GRAPH_CMD_NO_REGISTER
+#include <unistd.h>  // getpid: ctest runs tests of one binary in parallel processes
+
 #include "cli/cmd_graph.cpp"
 
 #include <filesystem>
@@ -49,7 +51,7 @@ class GraphCommand : public ::testing::Test {
  protected:
   static std::filesystem::path root() {
     static const std::filesystem::path r = [] {
-      auto p = std::filesystem::temp_directory_path() / "symtrace_graph_cli";
+      auto p = std::filesystem::temp_directory_path() / ("symtrace_graph_cli-" + std::to_string(::getpid()));
       std::filesystem::remove_all(p);
       std::filesystem::create_directories(p);
       return p;

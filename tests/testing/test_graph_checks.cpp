@@ -1,4 +1,6 @@
 // Assertions on traced graphs and golden dumps, with their failure messages.
+#include <unistd.h>  // getpid: ctest runs tests of one binary in parallel processes
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -144,7 +146,7 @@ TEST(Golden, UnifiedDiff) {
 }
 
 TEST(Golden, MissingMismatchAndUpdate) {
-  const auto dir = std::filesystem::temp_directory_path() / "symtrace_golden_test";
+  const auto dir = std::filesystem::temp_directory_path() / ("symtrace_golden_test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const auto file = dir / "g.txt";
   ::unsetenv("SYMTRACE_UPDATE_GOLDEN");
