@@ -14,6 +14,8 @@
 #include <symtrace/model/hf_config.hpp>
 #include <symtrace/model/quant_config.hpp>
 #include <symtrace/model/safetensors.hpp>
+#include <symtrace/op/op_def.hpp>
+#include <symtrace/op/schema.hpp>
 
 namespace symtrace::fuzz {
 
@@ -55,6 +57,31 @@ inline void hf_config_one(const std::uint8_t* data, std::size_t size) {
       for (const auto& t : s.tensors) (void)t.symbolic_shape();
     }
   } catch (const diag::Error&) {
+  }
+}
+
+// Text as an op schema: it parses (and its canonical form re-parses to itself, and binding no
+// arguments gives a value or a "schema-call" error) or it is a "schema" error. A broken
+// contract is a bug: it traps, which libFuzzer and the test suite both report.
+inline void schema_one(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  op::Schema s;
+  try {
+    s = op::Schema::parse(text);
+  } catch (const diag::Error& e) {
+    if (e.diagnostic().code != "schema") __builtin_trap();
+    return;
+  }
+  const std::string canonical = s.str();
+  try {
+    if (op::Schema::parse(canonical).str() != canonical) __builtin_trap();
+  } catch (const diag::Error&) {
+    __builtin_trap();  // the canonical form of a valid schema must parse
+  }
+  try {
+    (void)op::bind_args(s, {});
+  } catch (const diag::Error& e) {
+    if (e.diagnostic().code != "schema-call") __builtin_trap();
   }
 }
 

@@ -33,5 +33,9 @@ TEST(FuzzCorpus, HfConfigSeedsEndInValueOrError) {
   EXPECT_GE(replay("corpus_hf_config", fuzz::hf_config_one), 9);
 }
 
+TEST(FuzzCorpus, SchemaSeedsParseOrFailWithASchemaError) {
+  EXPECT_GE(replay("corpus_schema", fuzz::schema_one), 6);
+}
+
 }  // namespace
 }  // namespace symtrace::model
