@@ -252,15 +252,21 @@ struct Model {
     plan->run({.timings = timings});
   }
 
-  // Per-op-kind time of the last step (SYMTRACE_RUN_BENCH_PROFILE=1), largest first.
+  // Per-op-kind time of the last step (SYMTRACE_RUN_BENCH_PROFILE=1), largest first; with
+  // SYMTRACE_RUN_BENCH_PROFILE=layer0, per node of layer 0 and of the model outside the layers.
   std::string profile() const {
     std::map<std::string, std::int64_t> ns;
-    for (const exec::NodeTiming& t : plan->timings()) ns[t.kernel] += t.ns;
+    const char* mode = std::getenv("SYMTRACE_RUN_BENCH_PROFILE");
+    const bool layer0 = mode && std::string_view(mode) == "layer0";
+    for (const exec::NodeTiming& t : plan->timings()) {
+      if (!layer0) ns[t.kernel] += t.ns;
+      else if (t.label.starts_with("model.layers.0.") || !t.label.starts_with("model.layers.")) ns[t.label + " " + t.kernel] += t.ns;
+    }
     std::vector<std::pair<std::int64_t, std::string>> v;
     for (const auto& [k, n] : ns) v.emplace_back(n, k);
     std::sort(v.rbegin(), v.rend());
     std::string out;
-    for (const auto& [n, k] : v) out += fmt::format("    {:<36} {:9.3f} ms\n", k, static_cast<double>(n) * 1e-6);
+    for (const auto& [n, k] : v) out += fmt::format("    {:<60} {:9.3f} ms\n", k, static_cast<double>(n) * 1e-6);
     return out;
   }
 };
@@ -303,7 +309,7 @@ void run_row(benchmark::State& st, const std::string& variant, bool prefill, std
     st.SetIterationTime(s);
     t.push_back(s);
   }
-  if (std::getenv("SYMTRACE_RUN_BENCH_PROFILE")) {
+  if (const char* p = std::getenv("SYMTRACE_RUN_BENCH_PROFILE"); p && *p) {
     m.step(B, S, past, /*timings=*/true);
     std::printf("  %s %s batch %lld, one step by kernel:\n%s", variant.c_str(), prefill ? "prefill" : "decode",
                 static_cast<long long>(B), m.profile().c_str());

@@ -1,5 +1,5 @@
 // ops/common/ew_kernels — the fast elementwise kernels over contiguous f32 / bf16 buffers,
-// one AVX-512 build and one scalar build of each (the variants of add, mul, silu_and_mul).
+// one AVX-512 build and one scalar build of each (the variants of add, mul, silu, silu_and_mul).
 // Plain functions, no inline code: ISA-flagged translation units share nothing with baseline
 // ones but these declarations.
 //
@@ -22,6 +22,11 @@ enum class BinOp : std::uint8_t { kAdd, kMul };
 // out[i] = a[i] op b[i], i < n; dtype f32 or bf16 for all three.
 void binary_scalar(BinOp op, DType dtype, const void* a, const void* b, void* out, std::int64_t n);
 void binary_avx512(BinOp op, DType dtype, const void* a, const void* b, void* out, std::int64_t n);
+
+// out[i] = round(silu(x[i])), i < n; dtype f32 or bf16 for both.
+enum class UnaryOp : std::uint8_t { kSilu };
+void unary_scalar(UnaryOp op, DType dtype, const void* x, void* out, std::int64_t n);
+void unary_avx512(UnaryOp op, DType dtype, const void* x, void* out, std::int64_t n);
 
 // out[m, i] = round(round(silu(x[m, i])) * x[m, d + i]) for m < rows, i < d; x rows are 2d
 // long, out rows d long, both contiguous; dtype f32 or bf16.

@@ -88,6 +88,19 @@ void binary_avx512(BinOp op, DType dtype, const void* a, const void* b, void* ou
   }
 }
 
+void unary_avx512(UnaryOp op, DType dtype, const void* x, void* out, std::int64_t n) {
+  (void)op;  // kSilu is the only one so far
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for if (n > kParallelMin)
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const std::int64_t end = std::min(n, (blk + 1) * kBlock);
+    for (std::int64_t i = blk * kBlock; i < end; i += 16) {
+      const __mmask16 m = tail_mask(end - i);
+      store(dtype, out, i, m, silu(load(dtype, x, i, m)));
+    }
+  }
+}
+
 void silu_and_mul_avx512(DType dtype, const void* x, void* out, std::int64_t rows, std::int64_t d) {
   const std::size_t esize = dtype == DType::kF32 ? 4 : 2;
 #pragma omp parallel for if (rows * d > kParallelMin)

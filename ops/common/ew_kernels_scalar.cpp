@@ -41,6 +41,21 @@ void binary_scalar(BinOp op, DType dtype, const void* a, const void* b, void* ou
   for (std::int64_t i = 0; i < n; ++i) o[i] = bf16_round(apply(op, widen(x[i]), widen(y[i])));
 }
 
+void unary_scalar(UnaryOp op, DType dtype, const void* x, void* out, std::int64_t n) {
+  (void)op;  // kSilu is the only one so far
+  if (dtype == DType::kF32) {
+    const auto* in = static_cast<const float*>(x);
+    auto* o = static_cast<float*>(out);
+#pragma omp parallel for if (n > kParallelMin)
+    for (std::int64_t i = 0; i < n; ++i) o[i] = silu(in[i]);
+    return;
+  }
+  const auto* in = static_cast<const std::uint16_t*>(x);
+  auto* o = static_cast<std::uint16_t*>(out);
+#pragma omp parallel for if (n > kParallelMin)
+  for (std::int64_t i = 0; i < n; ++i) o[i] = bf16_round(silu(widen(in[i])));
+}
+
 void silu_and_mul_scalar(DType dtype, const void* x, void* out, std::int64_t rows, std::int64_t d) {
   if (dtype == DType::kF32) {
     const auto* in = static_cast<const float*>(x);

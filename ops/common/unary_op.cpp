@@ -46,6 +46,30 @@ std::vector<op::Sample> make_samples(const UnarySpec& s, std::uint64_t seed) {
   return out;
 }
 
+// The contiguous f32/bf16 kernels, one variant per ISA build.
+op::Variant fast_variant(const std::string& op, ewk::UnaryOp kind, op::Isa isa) {
+  op::Variant v{.name = op + (isa == op::Isa::kNone ? ".scalar" : ".avx512"), .isa = isa,
+                .rule = "self f32 or bf16, contiguous"};
+  v.applicable = [](const op::Args& a, sym::ShapeEnv& env) -> op::Applicability {
+    const TensorMeta& x = a.meta("self");
+    if (x.dtype != DType::kF32 && x.dtype != DType::kBF16)
+      return op::Applicability::no(fmt::format("self is {}, needs f32 or bf16", tensor::name(x.dtype)));
+    const sym::Truth t = env.decide(contiguity(x));
+    if (t != sym::Truth::kTrue)
+      return {t, fmt::format("self strides {} are {} contiguous", tensor::shape_str(x.strides),
+                             t == sym::Truth::kFalse ? "not" : "maybe not")};
+    return op::Applicability::yes();
+  };
+  v.run = [kind, isa](const op::Args& a, op::KernelContext& cx) -> op::Outputs {
+    const Tensor& x = a.tensor("self");
+    Tensor out = cx.alloc.output(0, x.sizes(), x.dtype());
+    (isa == op::Isa::kNone ? ewk::unary_scalar : ewk::unary_avx512)(kind, x.dtype(), x.data_ptr(), out.data_ptr(),
+                                                                     x.numel());
+    return {out};
+  };
+  return v;
+}
+
 }  // namespace
 
 void register_unary(op::Registry& r, const UnarySpec& spec) {
@@ -72,6 +96,11 @@ void register_unary(op::Registry& r, const UnarySpec& spec) {
         [g](std::span<const std::int64_t> v) { return g ? g(v[0]) : v[0]; }, s->name)};
   };
   def.samples = [s](std::uint64_t seed) { return make_samples(*s, seed); };
+  if (spec.fast) {
+    def.variants = {fast_variant(spec.name, *spec.fast, op::Isa::kAvx512),
+                    fast_variant(spec.name, *spec.fast, op::Isa::kNone)};
+    def.tolerance = spec.fast_tolerance;
+  }
   r.add(std::move(def));
 }
 
