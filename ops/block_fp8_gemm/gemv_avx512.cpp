@@ -21,6 +21,10 @@ namespace symtrace::ops::block_fp8_gemm::detail {
 namespace {
 
 constexpr int kLanes = 32;  // weight bytes (and bf16 activation words) per step
+// Software prefetch distance along each weight row, in bytes. The hardware prefetcher alone
+// left the GEMVs latency-bound (int8 M=1 14336x4096: 2.23 -> 1.73 ms with it); past a row's
+// end it touches the next rows, which are read next anyway.
+constexpr std::int64_t kPrefetch = 512;
 // Largest M served by 8 and 4 weight rows per work item (2 rows beyond, 8 activation rows
 // per pass).
 constexpr int kNt8MaxM = 2, kNt4MaxM = 4;
@@ -120,7 +124,12 @@ void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, co
     for (int i = 0; i < MT; ++i)
       for (int t = 0; t < NT; ++t) blk[i][t] = _mm512_setzero_ps();
     std::int64_t k = k_lo;
-    for (; k + kLanes <= k_hi; k += kLanes) step<Bf16, MT, NT, true>(blk, wr, arow, a.ld, k, 0, L);
+    for (; k + kLanes <= k_hi; k += kLanes) {
+      if ((k & 63) == 0)
+        for (int t = 0; t < NT; ++t)
+          _mm_prefetch(reinterpret_cast<const char*>(wr[t] + k + kPrefetch), _MM_HINT_T0);
+      step<Bf16, MT, NT, true>(blk, wr, arow, a.ld, k, 0, L);
+    }
     if (k < k_hi)
       step<Bf16, MT, NT, false>(blk, wr, arow, a.ld, k, (__mmask32{1} << (k_hi - k)) - 1, L);
     for (int i = 0; i < MT; ++i) {

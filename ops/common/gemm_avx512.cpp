@@ -158,6 +158,10 @@ inline float hsum(__m512 v) {
   return _mm_cvtss_f32(s4);
 }
 
+// Software prefetch distance along each weight row, in bytes: the hardware prefetcher alone
+// left the GEMVs latency-bound (int8 M=1 14336x4096: 2.23 -> 1.73 ms, M=16 6.41 -> 4.41 ms).
+constexpr std::int64_t kGemvPrefetch = 512;
+
 // ---- int8 GEMV: MT activation rows x NT weight rows per tile, 64 K per step -------------
 // The weight is the u8 side (b ^ 0x80) and the activation the s8 side, so the correction is
 // 128 * rowsum(a), computed once per row; colsum(b) rides along when asked (azp).
@@ -175,6 +179,7 @@ void gemv_i8_tile(std::int64_t K, const std::int8_t* const* a, const std::int8_t
     const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
     __m512i bu[NT];
     for (int j = 0; j < NT; ++j) {
+      _mm_prefetch(reinterpret_cast<const char*>(b[j] + k + kGemvPrefetch), _MM_HINT_T0);
       const __m512i raw = _mm512_maskz_loadu_epi8(m, b[j] + k);
       if (colsum) cs[j] = _mm512_dpbusd_epi32(cs[j], ones, raw);
       bu[j] = _mm512_xor_si512(raw, flip);  // masked-off bytes become 128 against a = 0
@@ -243,6 +248,8 @@ void gemv_f8_tile(std::int64_t K, const float* const* x, const std::uint8_t* con
     const __mmask32 m = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
     const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
     __m512 lo[NT], hi[NT];
+    if ((k & 63) == 0)
+      for (int j = 0; j < NT; ++j) _mm_prefetch(reinterpret_cast<const char*>(b[j] + k + kGemvPrefetch), _MM_HINT_T0);
     for (int j = 0; j < NT; ++j) e4m3x32_to_f32(_mm256_maskz_loadu_epi8(m, b[j] + k), lo[j], hi[j]);
     for (int i = 0; i < MT; ++i) {
       const __m512 x0 = _mm512_maskz_loadu_ps(m0, x[i] + k);
