@@ -139,11 +139,11 @@ const bool registered = [] {
   for (const auto& [op, variant, base] : ops)
     for (std::int64_t M : {1, 16, 128, 4096})
       for (auto [N, K] : big) add({op, variant, base, M, N, K});
-  // Decode rows of the fp8 weight-streaming ops: M = 8 on the shapes above, and M = 1, 8 on a
+  // Decode rows of the weight-streaming ops: M = 8 on the shapes above, and M = 1, 8 on a
   // hidden-2048 Llama layer (q/o 2048 x 2048, gate/up 5632 x 2048, down 2048 x 5632).
   const std::vector<Shape> small = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
   for (const auto& [op, variant, base] : ops) {
-    if (op != "block_fp8_gemm" && op != "fp8_gemm_w8a16") continue;
+    if (op == "fp8_gemm") continue;
     for (auto [N, K] : big) add({op, variant, base, 8, N, K});
     for (std::int64_t M : {1, 8})
       for (auto [N, K] : small) add({op, variant, base, M, N, K});
