@@ -65,6 +65,13 @@ DType ArchBuilder::param_dtype(const std::string& name) const {
   return act_;
 }
 
+std::optional<DType> ArchBuilder::weight16(const std::string& name) const {
+  if (act_ != DType::kF32) return std::nullopt;
+  const ExpectedTensor* t = expected(name);
+  if (t == nullptr || (t->dtype != DType::kBF16 && t->dtype != DType::kF16)) return std::nullopt;
+  return t->dtype;
+}
+
 Traced ArchBuilder::plain(const std::string& name, SymShape sizes) {
   return tr_.parameter(name, TensorMeta::contiguous(std::move(sizes), param_dtype(name)));
 }
@@ -108,7 +115,13 @@ Traced ArchBuilder::linear(const std::string& module, const Traced& x, SymInt N,
     finding("quant-unsupported", Severity::kError, module,
             fmt::format("{}: its quantization scheme is not modelled; traced as an unquantized "
                         "linear, which no checkpoint tensor of this format fits", module));
-  Traced w = tr_.weight(module + ".weight", {N, K}, param_dtype(module + ".weight"));
+  const std::string weight = module + ".weight";
+  if (const std::optional<DType> wd = weight16(weight); wd && x.dtype() == DType::kF32) {
+    Traced w = tr_.weight(weight, {N, K}, *wd);
+    auto scope = tr_.scope(module);
+    return tr_.call("linear_w16", {x, w, bias});
+  }
+  Traced w = tr_.weight(weight, {N, K}, param_dtype(weight));
   auto scope = tr_.scope(module);
   return graph::linear(x, w, bias);
 }

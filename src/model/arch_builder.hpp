@@ -48,7 +48,10 @@ class ArchBuilder {
   Traced exact(const std::string& name, SymShape sizes, DType fallback);
 
   // y = x · Wᵀ (+ bias) for checkpoint module `module` ([N, K] weight) under its format:
-  // unquantized linear, block fp8, fp8/int8 W8A8, NVFP4 W4A16 (OPS.md §5-§10, §12).
+  // unquantized linear, block fp8, fp8/int8 W8A8, NVFP4 W4A16 (OPS.md §5-§10, §12). An
+  // unquantized bf16/f16 weight under an f32 compute dtype keeps its file dtype and runs
+  // linear_w16, so load_params maps it instead of holding an f32 copy (a decode step then
+  // streams half the weight bytes).
   Traced linear(const std::string& module, const Traced& x, SymInt N, SymInt K);
   // A linear whose weight is another module's tensor (tied lm_head reads embed_tokens).
   Traced linear_with(const Traced& x, const Traced& w);
@@ -62,6 +65,9 @@ class ArchBuilder {
 
  private:
   DType param_dtype(const std::string& name) const;
+  // The spec's dtype of weight `name` when it is bf16/f16 and the compute dtype is f32 (the
+  // weights linear_w16 reads as they are), else nullopt.
+  std::optional<DType> weight16(const std::string& name) const;
   const ExpectedTensor* expected(std::string_view name) const;
   Traced quantized_linear(const std::string& module, const LinearSpec& ls, const Traced& x,
                           SymInt N, SymInt K, std::optional<Traced> bias);
