@@ -138,7 +138,11 @@ TEST_P(ArchFormat, QuantizedGraphMatchesDequantizedTwin) {
   ASSERT_EQ(graph::run_pipeline(q.graph), 0u) << testing::errors_of(q.graph);
   const Tensor got = run_f32(q.graph, [&](const std::string& n) { return ckpt.tensor(n); });
 
-  const ModelConfig plain = parse_hf_config(llama_config(""));
+  // The twin holds the dequantized weights in f32: under a bf16 checkpoint dtype, f32 compute
+  // would trace its linears' weights in bf16 (linear_w16) and round them at load.
+  boost::json::object twin_config = boost::json::parse(llama_config("")).as_object();
+  twin_config["dtype"] = "float32";
+  const ModelConfig plain = parse_hf_config(boost::json::serialize(twin_config));
   BuiltModel twin = build_model_graph(plain, build_checkpoint_spec(plain), {.compute_dtype = DType::kF32});
   ASSERT_EQ(graph::run_pipeline(twin.graph), 0u) << testing::errors_of(twin.graph);
   const Tensor want = run_f32(twin.graph, [&](const std::string& n) {
