@@ -102,6 +102,26 @@ void Plan::Impl::compile() {
     if (n.kind == NodeKind::kParameter) params.push_back(id);
     if (n.kind == NodeKind::kState) states.push_back(id);
   }
+  // Config symbols (model dims, the KV-cache capacity T) keep their values from run to run;
+  // input sizes (B, S, past) and data-dependent symbols change. A node is constant when its
+  // data follows from parameters through nodes whose sizes and int arguments involve only
+  // config symbols. (Correctness does not rest on this split: bind compares the evaluated
+  // arguments, see bind_instructions.)
+  auto fixed = [&](const sym::SymInt& e) {
+    if (!e.is_symbolic()) return true;
+    for (std::uint32_t id : e.expr().free_symbols())
+      if (g->env().info(id).kind != sym::SymbolKind::kConfig) return false;
+    return true;
+  };
+  auto fixed_meta = [&](const tensor::TensorMeta& m) {
+    for (const auto& d : m.sizes) if (!fixed(d)) return false;
+    for (const auto& d : m.strides) if (!fixed(d)) return false;
+    return fixed(m.storage_offset);
+  };
+  std::vector<bool> constant(g->size(), false);
+  for (NodeId p : params) constant[p] = true;
+  instr_of.assign(g->size(), -1);
+
   for (NodeId id : mp.order) {
     const graph::Node& n = g->node(id);
     const graph::Selection* s = g->selection(id);
@@ -117,7 +137,27 @@ void Plan::Impl::compile() {
     in.sym_args = g->args(id);
     in.out_slot = slot({id, 0});
     in.n_out = static_cast<std::uint16_t>(n.outputs.size());
-    timings.push_back(NodeTiming{id, g->label(id), in.kernel_name, 0});
+    bool c = true;
+    for (const graph::Input& x : n.inputs) c = c && constant[x.value.node];
+    for (const op::Value& v : in.sym_args) {
+      if (const auto* e = v2::get_if<sym::SymInt>(&v)) c = c && fixed(*e);
+      if (const auto* l = v2::get_if<std::vector<sym::SymInt>>(&v))
+        for (const auto& e : *l) c = c && fixed(e);
+    }
+    for (const graph::Port& o : n.outputs) c = c && (!o.present || fixed_meta(o.meta));
+    constant[id] = c;
+    // Views of constants are laid out at bind and cost nothing: only kernels are hoisted.
+    in.hoisted = c && !in.view;
+    if (in.hoisted) {
+      in.held.resize(in.n_out);
+      for (const graph::Input& x : n.inputs) {
+        const std::int32_t k = instr_of[mp.root_of(x.value).node];
+        if (k >= 0 && instrs[static_cast<std::size_t>(k)].hoisted)
+          in.feeds.push_back(static_cast<std::size_t>(k));
+      }
+    }
+    instr_of[id] = static_cast<std::int32_t>(instrs.size());
+    timings.push_back(NodeTiming{id, g->label(id), in.kernel_name, 0, in.hoisted});
     instrs.push_back(std::move(in));
   }
 }
@@ -263,6 +303,8 @@ void Plan::Impl::make_tensors() {
   state_layout = std::move(layout);
   arena_size = total;
 
+  hold_hoisted();
+
   vals.assign(mp.value_root.size(), Tensor());
   for (NodeId id = 0; id < g->size(); ++id) {
     const graph::Node& n = g->node(id);
@@ -287,6 +329,15 @@ void Plan::Impl::make_tensors() {
         }
         continue;
       }
+      const std::int32_t k = instr_of[root.node];
+      if (k >= 0 && instrs[static_cast<std::size_t>(k)].hoisted) {
+        const Tensor& base = instrs[static_cast<std::size_t>(k)].held[root.port];
+        vals[slot(v)] = root == v ? base
+                                  : Tensor::from_storage(base.storage(), std::move(sizes),
+                                                         std::move(strides),
+                                                         base.storage_offset() + rel, m.dtype);
+        continue;
+      }
       const std::int32_t b = mp.buffer_of(v);
       if (b < 0) exec_error(*g, id, "plan", fmt::format("output {} has no buffer", p));
       const std::int64_t bytes = eval(mp.buffers[static_cast<std::size_t>(b)].offset);
@@ -298,6 +349,64 @@ void Plan::Impl::make_tensors() {
     }
   }
 }
+
+// Storage of its own for every hoisted output, kept while its layout stays the same (the
+// arena slot the memory plan also gives it is left unused: later nodes reuse that space).
+void Plan::Impl::hold_hoisted() {
+  for (Instr& in : instrs) {
+    if (!in.hoisted) continue;
+    const graph::Node& n = g->node(in.node);
+    for (std::uint16_t p = 0; p < in.n_out; ++p) {
+      if (!n.outputs[p].present) continue;
+      const tensor::TensorMeta& m = n.outputs[p].meta;
+      tensor::Shape sizes, strides;
+      for (const auto& d : m.sizes) sizes.push_back(eval(d));
+      for (const auto& d : m.strides) strides.push_back(eval(d));
+      Tensor& h = in.held[p];
+      if (h.defined() && h.sizes() == sizes && h.strides() == strides && h.dtype() == m.dtype)
+        continue;
+      const std::int32_t b = mp.buffer_of({in.node, p});
+      if (b < 0) exec_error(*g, in.node, "plan", fmt::format("output {} has no buffer", p));
+      const std::int64_t bytes = eval(mp.buffers[static_cast<std::size_t>(b)].bytes);
+      auto storage = tensor::Storage::allocate(
+          static_cast<std::size_t>(std::max<std::int64_t>(bytes, mp.alignment)));
+      h = Tensor::from_storage(std::move(storage), std::move(sizes), std::move(strides), 0,
+                               m.dtype);
+      in.fresh = false;
+    }
+  }
+}
+
+namespace {
+
+// What a hoisted kernel's result depends on beyond its (fixed) scalar arguments.
+std::vector<std::int64_t> key_of(const std::vector<op::Value>& args) {
+  std::vector<std::int64_t> k;
+  auto tensor = [&](const Tensor& t) {
+    if (!t.defined()) return k.push_back(-1);
+    k.push_back(static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(t.data_ptr())));
+    k.push_back(static_cast<std::int64_t>(t.dtype()));
+    k.push_back(t.dim());
+    k.insert(k.end(), t.sizes().begin(), t.sizes().end());
+    k.insert(k.end(), t.strides().begin(), t.strides().end());
+  };
+  for (const op::Value& v : args) {
+    if (const auto* s = v2::get_if<sym::SymInt>(&v)) {
+      k.push_back(s->value());
+    } else if (const auto* l = v2::get_if<std::vector<sym::SymInt>>(&v)) {
+      k.push_back(static_cast<std::int64_t>(l->size()));
+      for (const auto& x : *l) k.push_back(x.value());
+    } else if (const auto* t = v2::get_if<Tensor>(&v)) {
+      tensor(*t);
+    } else if (const auto* ts = v2::get_if<std::vector<Tensor>>(&v)) {
+      k.push_back(static_cast<std::int64_t>(ts->size()));
+      for (const Tensor& x : *ts) tensor(x);
+    }
+  }
+  return k;
+}
+
+}  // namespace
 
 void Plan::Impl::bind_instructions() {
   for (Instr& in : instrs) {
@@ -323,6 +432,13 @@ void Plan::Impl::bind_instructions() {
       else
         in.args[x.arg] = t;
     }
+    if (!in.hoisted) continue;
+    std::vector<std::int64_t> key = key_of(in.args);
+    if (key != in.key) {
+      in.key = std::move(key);
+      in.fresh = false;
+    }
+    for (std::size_t k : in.feeds) in.fresh = in.fresh && instrs[k].fresh;
   }
 }
 
@@ -341,6 +457,11 @@ Plan& Plan::operator=(Plan&&) noexcept = default;
 const graph::Graph& Plan::graph() const { return *impl_->g; }
 const graph::MemoryPlan& Plan::memory() const { return impl_->mp; }
 std::size_t Plan::instructions() const { return impl_->instrs.size(); }
+std::size_t Plan::hoisted() const {
+  std::size_t n = 0;
+  for (const Instr& in : impl_->instrs) n += in.hoisted ? 1 : 0;
+  return n;
+}
 const std::vector<NodeTiming>& Plan::timings() const { return impl_->timings; }
 bool Plan::bound() const { return impl_->bindings.has_value(); }
 std::size_t Plan::arena_bytes() const { return static_cast<std::size_t>(impl_->arena_size); }
@@ -356,6 +477,7 @@ void Plan::set_param(std::string_view name, Tensor t) {
   }
   impl_->raw[*id] = std::move(t);
   impl_->prepared_current = false;
+  for (Instr& in : impl_->instrs) in.fresh = false;  // the same tensor may hold new values
   impl_->bindings.reset();  // parameters are checked (and prepared) at the next bind
 }
 

@@ -19,6 +19,16 @@ struct Instr {
   std::vector<op::Value> args;         // bound: tensors, concrete sizes
   std::uint32_t out_slot = 0;          // value slot of port 0
   std::uint16_t n_out = 0;
+  // Hoisted: every tensor input is a parameter or hoisted (directly or through views) and
+  // no size, stride or int argument involves a symbol bound per run, so the outputs are
+  // computed once into `held` (outside the arena) and reused until `key` changes or a
+  // parameter is set again.
+  bool hoisted = false;
+  bool fresh = false;                  // held outputs are current
+  int threads = 0;                     // the RunOptions::threads they were computed with
+  std::vector<Tensor> held;            // by port
+  std::vector<std::int64_t> key;       // bound args: int values, tensor addresses and layouts
+  std::vector<std::size_t> feeds;      // hoisted instructions whose outputs this one reads
 };
 
 struct Plan::Impl {
@@ -26,6 +36,7 @@ struct Plan::Impl {
   graph::PlanOptions options;
   graph::MemoryPlan mp;
   std::vector<Instr> instrs;
+  std::vector<std::int32_t> instr_of;        // by node: index into instrs, or -1
   std::vector<NodeTiming> timings;
   std::vector<graph::NodeId> inputs, outputs, params, states;
 
@@ -51,6 +62,7 @@ struct Plan::Impl {
   void check_and_prepare_params();
   void make_tensors();
   void bind_instructions();
+  void hold_hoisted();
 };
 
 // Same sizes, dtype and strides (the stride of a size-1 dim is free, as in PyTorch).

@@ -143,8 +143,15 @@ void Plan::run(const RunOptions& options) {
   op::KernelContext cx{alloc, options.threads};
   using Clock = std::chrono::steady_clock;
   for (std::size_t i = 0; i < im.instrs.size(); ++i) {
-    const Instr& in = im.instrs[i];
+    Instr& in = im.instrs[i];
     if (in.view && !options.verify) continue;  // outputs were laid out at bind
+    // Hoisted outputs computed by an earlier run are reused; verify mode recomputes them
+    // (into the same storage, with the same values) to check them against the fake. A new
+    // thread count recomputes too: a kernel's sums may be ordered by its threads.
+    if (in.hoisted && in.fresh && in.threads == options.threads && !options.verify) {
+      if (options.timings) im.timings[i].ns = 0;
+      continue;
+    }
     alloc.start(in);
     const Clock::time_point t0 = options.timings ? Clock::now() : Clock::time_point();
     op::Outputs out = (*in.kernel)(op::Args(in.def->schema, in.args), cx);
@@ -152,6 +159,8 @@ void Plan::run(const RunOptions& options) {
       im.timings[i].ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
     alloc.finish();
     check_outputs(im, in, out, options.verify);
+    in.fresh = in.hoisted;
+    in.threads = options.threads;
   }
 }
 

@@ -13,8 +13,11 @@
 // advance — the arena is never allocated on the hot path, and kernels get their outputs
 // from an op::Allocator that hands out the planned slices (and rejects any other size).
 // Persistent states (KV caches) sit at the start of the arena and keep their contents
-// across runs and rebinds as long as their own sizes do not change. The graph must
-// outlive the plan.
+// across runs and rebinds as long as their own sizes do not change. Constant nodes —
+// kernels whose tensor inputs are parameters or other constants and whose sizes and int
+// arguments involve only config symbols (rope_cos_sin [T, rd]) — are hoisted: computed by the
+// first run into storage of their own and reused until a parameter is set again or a bind
+// changes their arguments. The graph must outlive the plan.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +51,8 @@ struct NodeTiming {
   std::string label;   // "model.layers.0.mlp (linear)"
   std::string kernel;  // "linear.avx512_bf16"
   std::int64_t ns = 0;  // last run
+  // Computed once and reused (see Plan): ns is 0 on the runs that reuse its outputs.
+  bool hoisted = false;
 };
 
 class Plan {
@@ -95,6 +100,7 @@ class Plan {
 
   const std::vector<NodeTiming>& timings() const;  // live op nodes in run order
   std::size_t instructions() const;
+  std::size_t hoisted() const;  // instructions computed once (constant hoisting)
 
   struct Impl;
 
