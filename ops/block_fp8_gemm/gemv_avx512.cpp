@@ -80,14 +80,17 @@ template <bool Bf16, int MT, int NT, bool Full>
 inline void step(__m512 (&blk)[MT][NT], const std::uint8_t* const (&wr)[NT], const void* a,
                  std::int64_t lda, std::int64_t k, __mmask32 m, const Lut& L) {
   __m512i wv[NT];
+  #pragma GCC unroll 16
   for (int t = 0; t < NT; ++t)
     wv[t] = decode(Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[t] + k))
                         : _mm256_maskz_loadu_epi8(m, wr[t] + k),
                    L);
+  #pragma GCC unroll 16
   for (int i = 0; i < MT; ++i) {
     if constexpr (Bf16) {
       const std::uint16_t* x = static_cast<const std::uint16_t*>(a) + i * lda + k;
       const __m512i av = Full ? _mm512_loadu_si512(x) : _mm512_maskz_loadu_epi16(m, x);
+      #pragma GCC unroll 16
       for (int t = 0; t < NT; ++t)
         blk[i][t] = _mm512_dpbf16_ps(blk[i][t], reinterpret_cast<const __m512bh&>(wv[t]),
                                      reinterpret_cast<const __m512bh&>(av));
@@ -96,6 +99,7 @@ inline void step(__m512 (&blk)[MT][NT], const std::uint8_t* const (&wr)[NT], con
       const __m512 x0 = Full ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(__mmask16(m), x);
       const __m512 x1 =
           Full ? _mm512_loadu_ps(x + 16) : _mm512_maskz_loadu_ps(__mmask16(m >> 16), x + 16);
+      #pragma GCC unroll 16
       for (int t = 0; t < NT; ++t) {
         blk[i][t] = _mm512_fmadd_ps(x0, bf16_lo(wv[t]), blk[i][t]);
         blk[i][t] = _mm512_fmadd_ps(x1, bf16_hi(wv[t]), blk[i][t]);
@@ -109,6 +113,7 @@ template <bool Bf16, int MT, int NT>
 void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, const Lut& L) {
   const std::uint8_t* wr[NT];
   const float* wsr[NT];
+  #pragma GCC unroll 16
   for (int t = 0; t < NT; ++t) {
     wr[t] = g.w + (n0 + t) * g.ldw;
     wsr[t] = g.ws + ((n0 + t) / g.bn) * g.ws_ld;
@@ -116,29 +121,38 @@ void tile(const Gemv& g, const Expanded& a, std::int64_t m0, std::int64_t n0, co
   const std::size_t eb = Bf16 ? 2 : 4;
   const void* arow = static_cast<const std::byte*>(a.data) + static_cast<std::size_t>(m0 * a.ld) * eb;
   __m512 tot[MT][NT];
+  #pragma GCC unroll 16
   for (int i = 0; i < MT; ++i)
+    #pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) tot[i][t] = _mm512_setzero_ps();
   for (std::int64_t j = 0, k_lo = 0; k_lo < g.K; ++j, k_lo += g.bk) {
     const std::int64_t k_hi = lesser(g.K, k_lo + g.bk);
     __m512 blk[MT][NT];
+    #pragma GCC unroll 16
     for (int i = 0; i < MT; ++i)
+      #pragma GCC unroll 16
       for (int t = 0; t < NT; ++t) blk[i][t] = _mm512_setzero_ps();
     std::int64_t k = k_lo;
     for (; k + kLanes <= k_hi; k += kLanes) {
       if ((k & 63) == 0)
+        #pragma GCC unroll 16
         for (int t = 0; t < NT; ++t)
           _mm_prefetch(reinterpret_cast<const char*>(wr[t] + k + kPrefetch), _MM_HINT_T0);
       step<Bf16, MT, NT, true>(blk, wr, arow, a.ld, k, 0, L);
     }
     if (k < k_hi)
       step<Bf16, MT, NT, false>(blk, wr, arow, a.ld, k, (__mmask32{1} << (k_hi - k)) - 1, L);
+    #pragma GCC unroll 16
     for (int i = 0; i < MT; ++i) {
       const float xs = g.xs ? g.xs[(m0 + i) * g.xs_ld + j] : 1.f;
+      #pragma GCC unroll 16
       for (int t = 0; t < NT; ++t)
         tot[i][t] = _mm512_fmadd_ps(blk[i][t], _mm512_set1_ps(xs * wsr[t][j]), tot[i][t]);
     }
   }
+  #pragma GCC unroll 16
   for (int i = 0; i < MT; ++i)
+    #pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) g.out[(m0 + i) * g.ldo + n0 + t] = hsum(tot[i][t]);
 }
 

@@ -162,62 +162,97 @@ inline float hsum(__m512 v) {
 // left the GEMVs latency-bound (int8 M=1 14336x4096: 2.23 -> 1.73 ms, M=16 6.41 -> 4.41 ms).
 constexpr std::int64_t kGemvPrefetch = 512;
 
+// acc += u8 x s8 dot products, in place. GCC 12 copies the tied accumulator of
+// _mm512_dpbusd_epi32 around every call when the accumulators are an array (two zmm moves per
+// dot, measured ~1.9x slower at M = 8); the asm names it read-write, so it stays put.
+inline void dpbusd(__m512i& acc, __m512i u8, __m512i s8) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+}
+
 // ---- int8 GEMV: MT activation rows x NT weight rows per tile, 64 K per step -------------
+// The tile loops are unrolled by pragma so that GCC keeps acc[][] in registers (it does not
+// scalarize an array whose loops it unrolls only later).
 // The weight is the u8 side (b ^ 0x80) and the activation the s8 side, so the correction is
-// 128 * rowsum(a), computed once per row; colsum(b) rides along when asked (azp).
-template <int MT, int NT>
+// 128 * rowsum(a), computed once per row; colsum(b) rides along when asked (azp: CS). CS is a
+// template argument so the common path's loop carries no branch and no spilled accumulators.
+template <int MT, int NT, bool CS>
 void gemv_i8_tile(std::int64_t K, const std::int8_t* const* a, const std::int8_t* const* b,
                   const std::int32_t* rowsum, std::int32_t* out, std::int64_t ldo,
                   std::int32_t* colsum) {
   __m512i acc[MT][NT], cs[NT];
+#pragma GCC unroll 16
   for (int i = 0; i < MT; ++i)
+#pragma GCC unroll 16
     for (int j = 0; j < NT; ++j) acc[i][j] = _mm512_setzero_si512();
+#pragma GCC unroll 16
   for (int j = 0; j < NT; ++j) cs[j] = _mm512_setzero_si512();
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i ones = _mm512_set1_epi8(1);
   for (std::int64_t k = 0; k < K; k += 64) {
     const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
     __m512i bu[NT];
+#pragma GCC unroll 16
     for (int j = 0; j < NT; ++j) {
       _mm_prefetch(reinterpret_cast<const char*>(b[j] + k + kGemvPrefetch), _MM_HINT_T0);
       const __m512i raw = _mm512_maskz_loadu_epi8(m, b[j] + k);
-      if (colsum) cs[j] = _mm512_dpbusd_epi32(cs[j], ones, raw);
+      if constexpr (CS) dpbusd(cs[j], ones, raw);
       bu[j] = _mm512_xor_si512(raw, flip);  // masked-off bytes become 128 against a = 0
     }
+#pragma GCC unroll 16
     for (int i = 0; i < MT; ++i) {
       const __m512i ai = _mm512_maskz_loadu_epi8(m, a[i] + k);
-      for (int j = 0; j < NT; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], bu[j], ai);
+#pragma GCC unroll 16
+      for (int j = 0; j < NT; ++j) dpbusd(acc[i][j], bu[j], ai);
     }
   }
+#pragma GCC unroll 16
   for (int i = 0; i < MT; ++i)
+#pragma GCC unroll 16
     for (int j = 0; j < NT; ++j) out[i * ldo + j] = hsum(acc[i][j]) - 128 * rowsum[i];
-  if (colsum)
+  if constexpr (CS)
+#pragma GCC unroll 16
     for (int j = 0; j < NT; ++j) colsum[j] = hsum(cs[j]);
 }
 
-template <int NT>
+// All M activation rows against NT weight rows: groups of up to MaxMT rows (later groups
+// re-read the weight rows from L1); colsum, when asked, from the first group.
+template <int NT, int MaxMT, bool CS, int MT = 1>
 void gemv_i8_rows(std::int64_t M, std::int64_t K, const std::int8_t* a, std::int64_t lda,
                   const std::int8_t* const* brow, const std::int32_t* rowsum, std::int32_t* out,
                   std::int64_t ldo, std::int32_t* colsum) {
-  for (std::int64_t m0 = 0; m0 < M; m0 += 4) {
-    const std::int8_t* arow[4];
-    const std::int64_t mt = std::min<std::int64_t>(4, M - m0);
-    for (std::int64_t i = 0; i < mt; ++i) arow[i] = a + (m0 + i) * lda;
-    std::int32_t* cs = m0 == 0 ? colsum : nullptr;
-    std::int32_t* o = out + m0 * ldo;
-    switch (mt) {
-      case 1:
-        gemv_i8_tile<1, NT>(K, arow, brow, rowsum + m0, o, ldo, cs);
-        break;
-      case 2:
-        gemv_i8_tile<2, NT>(K, arow, brow, rowsum + m0, o, ldo, cs);
-        break;
-      case 3:
-        gemv_i8_tile<3, NT>(K, arow, brow, rowsum + m0, o, ldo, cs);
-        break;
-      default:
-        gemv_i8_tile<4, NT>(K, arow, brow, rowsum + m0, o, ldo, cs);
-        break;
+  if constexpr (MT <= MaxMT) {
+    if (M == MT || (MT == MaxMT && M > MT)) {
+      const std::int8_t* arow[MT];
+      for (int i = 0; i < MT; ++i) arow[i] = a + i * lda;
+      gemv_i8_tile<MT, NT, CS>(K, arow, brow, rowsum, out, ldo, colsum);
+      if (M > MT)
+        gemv_i8_rows<NT, MaxMT, false>(M - MT, K, a + MT * lda, lda, brow, rowsum + MT, out + MT * ldo, ldo,
+                                       nullptr);
+      return;
+    }
+    gemv_i8_rows<NT, MaxMT, CS, MT + 1>(M, K, a, lda, brow, rowsum, out, ldo, colsum);
+  }
+}
+
+// Weight rows per tile by M: 4 streams keep DRAM busy at M <= 4; beyond, 2 weight rows x 8
+// activation rows keep the MT * NT accumulators in registers and read each weight once.
+template <int NT, int MaxMT, bool CS>
+void gemv_i8_run(std::int64_t M, std::int64_t N, std::int64_t K, const std::int8_t* a, std::int64_t lda,
+                 const std::int8_t* b, std::int64_t ldb, const std::int32_t* rowsum, std::int32_t* out,
+                 std::int64_t ldo, std::int32_t* colsum, int threads) {
+  const std::int64_t tiles = (N + NT - 1) / NT;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    const std::int64_t n0 = t * NT;
+    const std::int8_t* brow[NT];
+    if (N - n0 >= NT) {
+      for (int j = 0; j < NT; ++j) brow[j] = b + (n0 + j) * ldb;
+      gemv_i8_rows<NT, MaxMT, CS>(M, K, a, lda, brow, rowsum, out + n0, ldo, CS ? colsum + n0 : nullptr);
+    } else {
+      for (std::int64_t n = n0; n < N; ++n) {
+        brow[0] = b + n * ldb;
+        gemv_i8_rows<1, 8, CS>(M, K, a, lda, brow, rowsum, out + n, ldo, CS ? colsum + n : nullptr);
+      }
     }
   }
 }
@@ -334,21 +369,13 @@ bool gemv_i8(std::int64_t M, std::int64_t N, std::int64_t K, const std::int8_t* 
   std::int32_t rowsum[kGemvMaxM] = {};
   for (std::int64_t m = 0; m < M; ++m)
     for (std::int64_t k = 0; k < K; ++k) rowsum[m] += a[m * lda + k];
-  constexpr int NT = 4;
-  const std::int64_t tiles = (N + NT - 1) / NT;
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
-  for (std::int64_t t = 0; t < tiles; ++t) {
-    const std::int64_t n0 = t * NT;
-    const std::int8_t* brow[NT];
-    if (N - n0 >= NT) {
-      for (int j = 0; j < NT; ++j) brow[j] = b + (n0 + j) * ldb;
-      gemv_i8_rows<NT>(M, K, a, lda, brow, rowsum, out + n0, ldo, colsum ? colsum + n0 : nullptr);
-    } else {
-      for (std::int64_t n = n0; n < N; ++n) {
-        brow[0] = b + n * ldb;
-        gemv_i8_rows<1>(M, K, a, lda, brow, rowsum, out + n, ldo, colsum ? colsum + n : nullptr);
-      }
-    }
+  threads = resolve_threads(threads);
+  if (M <= 4) {
+    if (colsum) gemv_i8_run<4, 4, true>(M, N, K, a, lda, b, ldb, rowsum, out, ldo, colsum, threads);
+    else gemv_i8_run<4, 4, false>(M, N, K, a, lda, b, ldb, rowsum, out, ldo, colsum, threads);
+  } else {
+    if (colsum) gemv_i8_run<2, 8, true>(M, N, K, a, lda, b, ldb, rowsum, out, ldo, colsum, threads);
+    else gemv_i8_run<2, 8, false>(M, N, K, a, lda, b, ldb, rowsum, out, ldo, colsum, threads);
   }
   return true;
 }
