@@ -58,6 +58,8 @@ void attention(const Attention& a, tensor::Isa isa) {
   };
   // Resolved once: cpu_supports reads the environment, too slow for a per-row call.
   const PvFn pv = allowed(tensor::Isa::kAvx512) ? pv_avx512 : allowed(tensor::Isa::kAvx2) ? pv_avx2 : pv_scalar;
+  // Decode: the heads of a GQA group share one query row, so V is read once for all of them.
+  const auto pv_group = allowed(tensor::Isa::kAvx512) ? pv_group_avx512 : nullptr;
   const softmax_detail::RowFn softmax_row = allowed(tensor::Isa::kAvx512) ? softmax_detail::row_avx512
                                             : allowed(tensor::Isa::kAvx2) ? softmax_detail::row_avx2
                                                                           : softmax_detail::row_scalar;
@@ -89,6 +91,17 @@ void attention(const Attention& a, tensor::Isa isa) {
         const void* qrow = at(a.q, b * a.q_stride[0] + i0 * a.q_stride[1] + g * group * a.q_stride[2]);
         gemm_nt_on_path(group, n, a.D, {qrow, a.dtype, a.q_stride[2]}, {krow, a.dtype, a.k_stride[1]}, nullptr,
                         a.dtype, scores.data(), tensor::DType::kF32, n, gemm_path);
+        if (pv_group) {  // every head sees keys [lo, hi): softmax each row, then one P·V pass
+          for (std::int64_t hh = 0; hh < group; ++hh) {
+            float* row = scores.data() + hh * n;
+            for (std::int64_t j = 0; j < n; ++j) row[j] *= a.scale;
+            softmax_row(row, tensor::DType::kF32, row, tensor::DType::kF32, n, false, tmp.data());
+          }
+          void* o = const_cast<char*>(at(a.out, b * a.out_stride[0] + i0 * a.out_stride[1] + g * group * a.out_stride[2]));
+          pv_group(scores.data(), n, group, n, at(vrow, lo * a.v_stride[1]), a.v_stride[1], a.Dv, a.dtype, o,
+                   a.out_stride[2]);
+          continue;
+        }
       }
       for (std::int64_t hh = 0; hh < group; ++hh) {
         const std::int64_t h = g * group + hh;

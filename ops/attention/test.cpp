@@ -70,12 +70,15 @@ TEST(Attention, C7_RejectsNonCausalWindow) {
 
 // The kernel on every ISA path against the reference (via opcheck's compare) on a KV-cache
 // layout: k and v are views into a larger cache, q comes from a [B, S, Hq·D] projection.
+// Decode rows (S = 1) take the grouped P·V on AVX-512.
 TEST(AttentionKernels, EveryPathOnCacheViews) {
   const op::OpDef& d = def("attention");
   std::uint64_t seed = 300;
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16})
     for (auto [S, T, Hq, Hkv, D] : std::vector<std::array<std::int64_t, 5>>{
-             {1, 1, 2, 1, 8}, {1, 129, 8, 2, 64}, {17, 17, 4, 4, 17}, {5, 40, 6, 2, 128}, {33, 33, 2, 1, 80}})
+             {1, 1, 2, 1, 8}, {1, 129, 8, 2, 64}, {17, 17, 4, 4, 17}, {5, 40, 6, 2, 128}, {33, 33, 2, 1, 80},
+             // decode with GQA groups of 8, 10 (8 + 2) and 7 heads, head dims off the 16-lane grid
+             {1, 70, 16, 2, 40}, {1, 33, 20, 2, 24}, {1, 9, 7, 1, 80}})
       for (std::int64_t window : {0, 7}) {
         const Tensor kc = nn::sample_tensor({2, T + 5, Hkv, D}, dt, ++seed), vc = nn::sample_tensor({2, T + 5, Hkv, D}, dt, ++seed);
         const std::vector<op::Value> args = op::bind_args(
