@@ -68,7 +68,7 @@ std::vector<op::Sample> samples(std::uint64_t seed) {
     DType w;
     bool bias;
   };
-  // M 1..16 take the GEMV, larger M the packed driver; K and N off every vector width.
+  // M 1..16 take the GEMV, larger M the slab GEMM; K and N off every vector width.
   const Case cases[] = {
       {{}, 7, 17, DType::kBF16, true},       {{1}, 1, 1, DType::kF16, false},
       {{1}, 33, 130, DType::kBF16, true},    {{3}, 5, 16, DType::kF16, true},
@@ -140,7 +140,7 @@ void register_linear_w16(op::Registry& r) {
   def.reference = reference;
   const std::string rule = fmt::format(
       "x viewable as rows [M, K] with unit inner stride; w rows contiguous; run time "
-      "M <= {}: weight-streaming GEMV, else the packed f32 GEMM",
+      "M <= {}: weight-streaming GEMV, else linear's f32 GEMM on widened weight slabs",
       kGemvMaxM);
   def.variants.push_back(variant("linear_w16.avx512", Isa::kAvx512, "AVX-512; " + rule));
   def.variants.push_back(variant("linear_w16.avx2", Isa::kAvx2, "AVX2+FMA+F16C; " + rule));

@@ -1,5 +1,5 @@
 // linear_w16: opcheck under every ISA cap; every variant against the reference on awkward
-// shapes (the GEMV for M <= kGemvMaxM, the packed driver above) with 1 and 2 threads and
+// shapes (the GEMV for M <= kGemvMaxM, the slab GEMM above) with 1 and 2 threads and
 // NaN-filled outputs; strided x rows and padded weight rows; exact widening of extreme bf16 and
 // f16 weights (subnormals, inf); one negative test per constraint.
 #include <cmath>
@@ -94,10 +94,11 @@ TEST(LinearW16, EveryVariantOnAwkwardShapes) {
   cases.push_back({{1}, 130, 1030});
   cases.push_back({{}, 8, 64, DType::kF16, false});
   cases.push_back({{2, 3, 1}, 17, 96});
-  // The packed driver: just past the GEMV, several M blocks, N past one 512-column chunk.
+  // The slab GEMM: just past the GEMV, several M blocks, several slabs, a ragged last slab.
   cases.push_back({{kGemvMaxM + 1}, 33, 65});
   cases.push_back({{5, 13}, 70, 129, DType::kF16});
   cases.push_back({{200}, 530, 40, DType::kBF16, false});
+  cases.push_back({{20}, 60, 4100, DType::kF16});  // 24-row slabs: 24 + 24 + 12
   cases.push_back({{3}, 6, 0});  // K = 0: bias only
   cases.push_back({{0}, 6, 16});
   std::uint64_t seed = 100;

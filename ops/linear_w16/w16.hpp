@@ -4,8 +4,8 @@
 //
 // bf16/f16 -> f32 is exact, so this is linear on a weight converted to f32 first; only the
 // summation order differs. Decode (M <= kGemvMaxM) streams each weight row once for all M
-// rows (gemv*.cpp); larger M goes through ops/common's packed driver, whose f32 panels are
-// filled from the 16-bit weight (cpu.cpp).
+// rows (gemv*.cpp); larger M runs linear's blocked f32 GEMM on L2-sized slabs of the weight
+// widened once per call (cpu.cpp).
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,8 @@ std::string compare(const op::Args& in, std::size_t, const tensor::Tensor& got,
                     const tensor::Tensor& ref);
 op::Outputs run(const op::Args& a, op::KernelContext& cx, tensor::Isa isa);
 
-// Up to this many rows the GEMV beats the packed driver here (which converts the whole
-// weight into f32 panels per call); measured crossover in docs/nn-ops.md.
+// Up to this many rows the GEMV is at least as fast as the slab GEMM here (measured crossover
+// in docs/nn-ops.md).
 inline constexpr std::int64_t kGemvMaxM = 16;
 
 struct Gemv {
