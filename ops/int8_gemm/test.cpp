@@ -62,7 +62,7 @@ TEST(Int8Gemm, EveryVariantOnAwkwardShapes) {
   const std::vector<Shape> shapes = {{{0}, 40, 24},    {{1}, 257, 33},    {{3}, 100, 130},
                                      {{17}, 129, 65},  {{128}, 64, 70},   {{257}, 72, 19},
                                      {{}, 33, 7},      {{2, 3}, 515, 31}, {{2, 1, 5}, 17, 200},
-                                     {{5}, 4100, 300}, {{16}, 260, 1000}};
+                                     {{5}, 4100, 300}, {{16}, 260, 1000}, {{2}, 70, 45}};
   std::uint64_t seed = 10;
   for (const char* isa : testing::isa_paths()) {
     ScopedIsa scope(isa);
