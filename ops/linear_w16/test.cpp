@@ -3,6 +3,7 @@
 // NaN-filled outputs; strided x rows and padded weight rows; exact widening of extreme bf16 and
 // f16 weights (subnormals, inf); one negative test per constraint.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
@@ -62,6 +63,7 @@ int check_variants(const std::vector<op::Value>& args, const std::string& what) 
     if (!op::cpu_supports(v.isa)) continue;
     sym::ShapeEnv env;
     if (v.applicable(op::Args(def().schema, metas), env).truth != sym::Truth::kTrue) continue;
+    Tensor one_thread;
     for (int threads : {1, 2}) {
       op::HeapAllocator heap(/*fill_nan=*/true);
       op::KernelContext cx{heap, threads};
@@ -69,6 +71,12 @@ int check_variants(const std::vector<op::Value>& args, const std::string& what) 
       EXPECT_EQ(got.sizes(), ref.sizes()) << v.name << " " << what;
       EXPECT_EQ(def().tolerance.compare(a, 0, got, ref), "")
           << v.name << " threads=" << threads << " " << what;
+      // Each output is summed by one thread in a fixed order: bit-identical for any count.
+      if (threads == 1)
+        one_thread = got;
+      else
+        EXPECT_EQ(std::memcmp(got.data_ptr(), one_thread.data_ptr(), got.nbytes()), 0)
+            << v.name << " differs between 1 and 2 threads, " << what;
       ++runs;
     }
   }
@@ -92,6 +100,9 @@ TEST(LinearW16, EveryVariantOnAwkwardShapes) {
   cases.push_back({{1}, 1, 1});
   cases.push_back({{2}, 9, 7, DType::kF16});  // K below one AVX2 step
   cases.push_back({{1}, 130, 1030});
+  // Over 512 KiB of weight: the GEMV splits its rows between two threads.
+  cases.push_back({{1}, 257, 1030});
+  cases.push_back({{3}, 300, 1030, DType::kF16});
   cases.push_back({{}, 8, 64, DType::kF16, false});
   cases.push_back({{2, 3, 1}, 17, 96});
   // The slab GEMM: just past the GEMV, several M blocks, several slabs, a ragged last slab.
@@ -99,7 +110,7 @@ TEST(LinearW16, EveryVariantOnAwkwardShapes) {
   cases.push_back({{5, 13}, 70, 129, DType::kF16});
   cases.push_back({{200}, 530, 40, DType::kBF16, false});
   cases.push_back({{20}, 60, 4100, DType::kF16});  // 24-row slabs: 24 + 24 + 12
-  cases.push_back({{3}, 6, 0});  // K = 0: bias only
+  cases.push_back({{3}, 6, 0});                    // K = 0: bias only
   cases.push_back({{0}, 6, 16});
   std::uint64_t seed = 100;
   for (const Case& c : cases) {
