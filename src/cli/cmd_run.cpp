@@ -160,14 +160,26 @@ struct Profile {
   }
 };
 
+// The spec's float dtypes come from config.json. A writer that stored unquantized weights
+// wider than declared (f32 under "dtype": "bfloat16") keeps them: the builder then traces
+// those weights in f32 instead of rounding them to 16 bits for linear_w16 at load.
+model::CheckpointSpec spec_of_files(const model::ModelConfig& cfg, const model::SafetensorsCheckpoint& ckpt) {
+  model::CheckpointSpec spec = model::build_checkpoint_spec(cfg);
+  for (model::ExpectedTensor& t : spec.tensors) {
+    const model::TensorInfo* f = t.quantized ? nullptr : ckpt.find(t.name);
+    if (f && f->dtype == DType::kF32 && (t.dtype == DType::kBF16 || t.dtype == DType::kF16)) t.dtype = DType::kF32;
+  }
+  return spec;
+}
+
 // One checkpoint, one KV-cache graph, one plan: prefill and decode steps are bindings of it.
 class Session {
  public:
   Session(const std::filesystem::path& dir, DType dtype, bool dequantize)
-      : cfg_(model::load_hf_config(dir)), spec_(model::build_checkpoint_spec(cfg_)),
+      : cfg_(model::load_hf_config(dir)), ckpt_(model::SafetensorsCheckpoint::open(dir)),
+        spec_(spec_of_files(cfg_, ckpt_)),
         built_(model::build_model_graph(cfg_, spec_,
-                                        {.compute_dtype = dtype, .kv_cache = true, .quantize_activations = !dequantize})),
-        ckpt_(model::SafetensorsCheckpoint::open(dir)) {
+                                        {.compute_dtype = dtype, .kv_cache = true, .quantize_activations = !dequantize})) {
     graph::run_pipeline(built_.graph);
   }
 
@@ -225,9 +237,9 @@ class Session {
 
  private:
   model::ModelConfig cfg_;
+  model::SafetensorsCheckpoint ckpt_;
   model::CheckpointSpec spec_;
   model::BuiltModel built_;
-  model::SafetensorsCheckpoint ckpt_;
   std::optional<exec::Plan> plan_;
   model::LoadReport report_;
 };
