@@ -93,7 +93,17 @@ Traced ArchBuilder::cast(const Traced& x, DType d) {
   return x.dtype() == d ? x : tr_.call("to", {x, d});
 }
 
-Traced ArchBuilder::linear_with(const Traced& x, const Traced& w) { return graph::linear(x, w); }
+Traced ArchBuilder::linear_with(const Traced& x, const Traced& w) {
+  if (x.dtype() == DType::kF32 && (w.dtype() == DType::kBF16 || w.dtype() == DType::kF16))
+    return tr_.call("linear_w16", {x, w, std::nullopt});
+  return graph::linear(x, w);
+}
+
+Traced ArchBuilder::embedding_table(const std::string& name, SymShape sizes) {
+  if (const std::optional<DType> wd = weight16(name))
+    return tr_.parameter(name, TensorMeta::contiguous(std::move(sizes), *wd));
+  return plain(name, std::move(sizes));
+}
 
 void ArchBuilder::finding(std::string code, Severity sev, std::string module,
                           std::string message) {

@@ -55,6 +55,9 @@ class ArchBuilder {
   Traced linear(const std::string& module, const Traced& x, SymInt N, SymInt K);
   // A linear whose weight is another module's tensor (tied lm_head reads embed_tokens).
   Traced linear_with(const Traced& x, const Traced& w);
+  // The embedding table: in its 16-bit file dtype when the compute dtype is f32 (rows are
+  // widened after the lookup, and a tied lm_head reads it through linear_w16), else plain().
+  Traced embedding_table(const std::string& name, SymShape sizes);
 
   Traced rms_norm(const std::string& module, const Traced& x, SymInt H);
   // x in dtype d: a `to` node only when the dtype differs.

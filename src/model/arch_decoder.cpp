@@ -152,11 +152,11 @@ void build_decoder(ArchBuilder& b) {
                           c.rotary_dim));
   c.cos_sin = rope_cache(b, P, c.rotary_dim);
 
-  Traced table = b.plain("model.embed_tokens.weight", {V, H});
+  Traced table = b.embedding_table("model.embed_tokens.weight", {V, H});
   Traced x;
   {
     auto scope = tr.scope("model.embed_tokens");
-    x = graph::embedding(ids, table);
+    x = b.cast(graph::embedding(ids, table), b.act());
   }
   Traced residual;  // invalid until the first norm
   const auto norm = [&](const std::string& module, const Traced& y) {
