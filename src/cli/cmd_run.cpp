@@ -175,11 +175,13 @@ model::CheckpointSpec spec_of_files(const model::ModelConfig& cfg, const model::
 // One checkpoint, one KV-cache graph, one plan: prefill and decode steps are bindings of it.
 class Session {
  public:
-  Session(const std::filesystem::path& dir, DType dtype, bool dequantize)
+  // fused_experts: int8 W8A8 routed experts run as one int8_moe_experts call (BuildOptions).
+  Session(const std::filesystem::path& dir, DType dtype, bool dequantize, bool fused_experts = true)
       : cfg_(model::load_hf_config(dir)), ckpt_(model::SafetensorsCheckpoint::open(dir)),
         spec_(spec_of_files(cfg_, ckpt_)),
         built_(model::build_model_graph(cfg_, spec_,
-                                        {.compute_dtype = dtype, .kv_cache = true, .quantize_activations = !dequantize})) {
+                                        {.compute_dtype = dtype, .kv_cache = true, .quantize_activations = !dequantize,
+                                         .fused_experts = fused_experts})) {
     graph::run_pipeline(built_.graph);
   }
 

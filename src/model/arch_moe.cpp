@@ -5,7 +5,9 @@
 // dense linears use, so each expert is traced through ArchBuilder::linear (its tensors keep
 // their checkpoint names). Experts run densely — every expert on every token — and are
 // combined by a dense [*, E] weight matrix that is zero off the routes; that is exact (HF's
-// sum over the routed experts, OPS.md §15.5) at E/k times the expert FLOPs.
+// sum over the routed experts, OPS.md §15.5) at E/k times the expert FLOPs. With
+// BuildOptions::fused_experts (`run`), int8 W8A8 experts instead run as one int8_moe_experts
+// call on the routes, over weights stacked at load (ParamInfo::stacked_from).
 #include <array>
 
 #include <fmt/format.h>
@@ -19,6 +21,8 @@ namespace symtrace::model::detail {
 namespace {
 
 using diag::Severity;
+using tensor::TensorMeta;
+using tensor::WeightLayout;
 
 // The dense routing matrix [*, E] (f32) from top-k weights w [*, k] (f32) and ids [*, k]:
 // dense[t, e] = Σ_j w[t, j] · [ids[t, j] == e]. Built from ops the registry has (it has no
@@ -56,6 +60,62 @@ Traced experts(ArchBuilder& b, const std::string& prefix, const Traced& h, const
   return tr.call("squeeze", {out, std::vector<SymInt>{-2}});
 }
 
+// Whether every expert linear is int8 W8A8 as int8_moe_experts runs it: symmetric per-channel
+// int8 weights with [N, 1] scales, dynamic per-token symmetric activations.
+bool int8_w8a8_experts(ArchBuilder& b, const std::string& prefix, std::int64_t count,
+                       const std::array<const char*, 3>& names) {
+  if (!b.opt().fused_experts || !b.opt().quantize_activations || !b.cfg().quant) return false;
+  const std::string scale = std::string(b.cfg().quant->weight_scale_name());
+  for (std::int64_t e = 0; e < count; ++e)
+    for (const char* name : names) {
+      const std::string module = fmt::format("{}.{}.{}", prefix, e, name);
+      const LinearSpec* ls = b.spec().linear(module);
+      if (ls == nullptr || !ls->quantized || !ls->weights || !ls->input_activations) return false;
+      const QuantArgs& w = *ls->weights;
+      const QuantArgs& in = *ls->input_activations;
+      if (w.storage_dtype() != DType::kI8 || w.strategy != Strategy::kChannel || !w.symmetric) return false;
+      if (in.dynamic == Dynamic::kStatic || in.strategy != Strategy::kToken || !in.symmetric) return false;
+      const ExpectedTensor* st = b.spec().find(module + "." + scale);
+      if (st == nullptr || st->dims.size() != 2) return false;  // Quark's 1-D [N] scales
+    }
+  return true;
+}
+
+// int8_moe_experts over the stacked experts: w13 = every expert's gate rows then up rows.
+Traced fused_int8_experts(ArchBuilder& b, const std::string& prefix, const Traced& h,
+                          const Traced& topk_w, const Traced& topk_ids, SymInt E, SymInt I,
+                          std::int64_t count, const std::array<const char*, 3>& names) {
+  graph::Tracer& tr = b.tr();
+  const SymInt H = b.dim(b.cfg().hidden_size, "H");
+  const std::string scale = std::string(b.cfg().quant->weight_scale_name());
+  std::vector<std::string> w13, s13, w2, s2;
+  for (std::int64_t e = 0; e < count; ++e) {
+    const std::string m = fmt::format("{}.{}.", prefix, e);
+    for (const char* part : {names[0], names[1]}) {
+      w13.push_back(m + part + ".weight");
+      s13.push_back(m + part + "." + scale);
+    }
+    w2.push_back(m + names[2] + ".weight");
+    s2.push_back(m + names[2] + "." + scale);
+  }
+  const auto weight = [&](const std::string& name, SymShape sizes, std::vector<std::string> from) {
+    TensorMeta meta = TensorMeta::contiguous(std::move(sizes), DType::kI8);
+    meta.layout = WeightLayout::kNK;
+    return tr.parameter(name, std::move(meta), graph::ParamInfo{.role = graph::ParamRole::kWeight, .stacked_from = std::move(from)});
+  };
+  const auto scale_of = [&](const std::string& name, const Traced& w, SymShape sizes, std::vector<std::string> from) {
+    graph::ParamInfo info = graph::per_channel();
+    info.stacked_from = std::move(from);
+    return tr.scale(name, w, std::move(sizes), info);
+  };
+  Traced tw13 = weight(prefix + ".w13_weight", {E, 2 * I, H}, std::move(w13));
+  Traced ts13 = scale_of(prefix + ".w13_weight_scale", tw13, {E, 2 * I, 1}, std::move(s13));
+  Traced tw2 = weight(prefix + ".w2_weight", {E, H, I}, std::move(w2));
+  Traced ts2 = scale_of(prefix + ".w2_weight_scale", tw2, {E, H, 1}, std::move(s2));
+  auto scope = tr.scope(prefix);
+  return tr.call("int8_moe_experts", {h, tw13, ts13, tw2, ts2, topk_w, topk_ids});
+}
+
 }  // namespace
 
 Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
@@ -78,6 +138,8 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
       auto scope = tr.scope(p + ".gate");
       route = tr.call_all("moe_route_softmax", {logits, k, mixtral || m.norm_topk_prob});
     }
+    if (int8_w8a8_experts(b, p + ".experts", m.num_experts.value, names))
+      return fused_int8_experts(b, p + ".experts", h, route[0], route[1], E, I, m.num_experts.value, names);
     Traced dense;
     {
       auto scope = tr.scope(p + ".gate");
@@ -93,16 +155,26 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
                           "traced as sigmoid noaux_tc routing", p, m.scoring_func, m.topk_method));
   Traced gw = tr.weight(p + ".gate.weight", {E, H}, b.act());
   Traced bias = b.exact(p + ".gate.e_score_correction_bias", {E}, DType::kF32);
-  Traced dense;
+  Traced logits;
+  std::vector<Traced> route;
   {
     auto scope = tr.scope(p + ".gate");
-    Traced logits = graph::linear(b.cast(h, DType::kF32), b.cast(gw, DType::kF32));
-    std::vector<Traced> route = tr.call_all(
+    logits = graph::linear(b.cast(h, DType::kF32), b.cast(gw, DType::kF32));
+    route = tr.call_all(
         "moe_route_grouped_sigmoid",
         {logits, bias, k, m.n_group, m.topk_group, m.norm_topk_prob, m.routed_scaling_factor});
-    dense = dense_routes(b, logits, route[0], route[1], E);
   }
-  Traced y = experts(b, p + ".experts", h, dense, I, m.num_experts.value, names);
+  Traced y;
+  if (int8_w8a8_experts(b, p + ".experts", m.num_experts.value, names)) {
+    y = fused_int8_experts(b, p + ".experts", h, route[0], route[1], E, I, m.num_experts.value, names);
+  } else {
+    Traced dense;
+    {
+      auto scope = tr.scope(p + ".gate");
+      dense = dense_routes(b, logits, route[0], route[1], E);
+    }
+    y = experts(b, p + ".experts", h, dense, I, m.num_experts.value, names);
+  }
   if (m.n_shared_experts) {
     const SymInt Ns = b.dim(*m.n_shared_experts, "Ns");
     Traced shared = gated_mlp(b, p + ".shared_experts", h, I * Ns);

@@ -1,7 +1,9 @@
 // load_params: checkpoint tensors into a Plan's parameters (load_params.hpp).
 #include <symtrace/model/load_params.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -72,6 +74,54 @@ void check_scale_values(const graph::Graph& g, NodeId p, const Tensor& t, const 
              "the checkpoint was written from a broken quantization; re-export it");
 }
 
+bool is_scale_role(const graph::ParamInfo* pi) {
+  return pi && (pi->role == graph::ParamRole::kWeightScale || pi->role == graph::ParamRole::kInputScale ||
+                pi->role == graph::ParamRole::kGlobalScale);
+}
+
+// A parameter stacked from checkpoint tensors (ParamInfo::stacked_from): each source in order,
+// its bytes appended, after checking its dtype and its trailing dims against the traced ones.
+Tensor stacked_tensor(const graph::Graph& g, NodeId p, const graph::ParamInfo& pi, const tensor::TensorMeta& want,
+                      const SafetensorsCheckpoint& ckpt, const LoadOptions& opt) {
+  const std::string name(g.name(p));
+  const std::optional<tensor::Shape> sizes = traced_sizes(g, want);
+  if (!sizes) throw diag::InternalError(fmt::format("stacked parameter `{}` has unbound sizes", name));
+  Tensor out = Tensor::empty(*sizes, want.dtype);
+  const tensor::Shape tail(sizes->end() - std::min<std::ptrdiff_t>(1, static_cast<std::ptrdiff_t>(sizes->size())),
+                           sizes->end());
+  std::size_t offset = 0;
+  for (const std::string& src : pi.stacked_from) {
+    if (ckpt.find(src) == nullptr)
+      load_error(g, p, "missing-tensor",
+                 fmt::format("`{}`, one of the {} tensors stacked into the graph's parameter `{}`, is not in the "
+                             "checkpoint",
+                             src, pi.stacked_from.size(), name),
+                 "present", "absent");
+    const std::string& file = ckpt.file_of(src).name();
+    const Tensor t = ckpt.tensor(src);
+    if (t.dtype() != want.dtype)
+      load_error(g, p, "param-dtype",
+                 fmt::format("tensor `{}` in {} (stacked into `{}`) is {}, the graph traced {}", src, file, name,
+                             tensor::name(t.dtype()), tensor::name(want.dtype)),
+                 std::string(tensor::name(want.dtype)), std::string(tensor::name(t.dtype())));
+    const tensor::Shape got_tail(t.sizes().end() - std::min<std::ptrdiff_t>(1, t.dim()), t.sizes().end());
+    if (t.dim() < 1 || got_tail != tail || offset + t.nbytes() > out.nbytes())
+      load_error(g, p, "param-shape",
+                 fmt::format("tensor `{}` in {} has shape {}, which does not stack into `{}` {}", src, file,
+                             shape_str(t.sizes()), name, shape_str(*sizes)),
+                 fmt::format("[*, {}]", tail.empty() ? std::int64_t{1} : tail.back()), shape_str(t.sizes()));
+    if (is_scale_role(&pi) && opt.check_scales) check_scale_values(g, p, t, file);
+    std::memcpy(static_cast<std::byte*>(out.data_ptr()) + offset, t.contiguous().data_ptr(), t.nbytes());
+    offset += t.nbytes();
+  }
+  if (offset != out.nbytes())
+    load_error(g, p, "param-shape",
+               fmt::format("the {} tensors stacked into `{}` hold {} bytes, the traced {} needs {}",
+                           pi.stacked_from.size(), name, offset, shape_str(*sizes), out.nbytes()),
+               shape_str(*sizes), fmt::format("{} bytes", offset));
+  return out;
+}
+
 }  // namespace
 
 Tensor param_tensor(const graph::Graph& g, NodeId p, const SafetensorsCheckpoint& ckpt, const LoadOptions& opt,
@@ -80,6 +130,8 @@ Tensor param_tensor(const graph::Graph& g, NodeId p, const SafetensorsCheckpoint
   const graph::PrepareRecord* rec = g.prepared(p);
   const tensor::TensorMeta& want = rec ? rec->original : g.meta({p, 0});
   const std::string name(g.name(p));
+  if (const graph::ParamInfo* pi = g.param(p); pi && !pi->stacked_from.empty())
+    return stacked_tensor(g, p, *pi, want, ckpt, opt);
   const TensorInfo* info = ckpt.find(name);
   if (info == nullptr) {
     if (opt.extra)

@@ -65,6 +65,10 @@ struct ParamInfo {
   std::int64_t block_n = 0, block_k = 0;  // kBlock: bn x bk
   std::int64_t group = 0;                 // kGroup: g along K
   // Layout and scale format are the meta's tags (meta.layout, meta.scale_fmt).
+  // Non-empty: the parameter is not a checkpoint tensor but these ones concatenated along
+  // their first dim, in order, then viewed as the traced sizes (MoE experts stacked for a
+  // fused kernel: model::load_params builds it).
+  std::vector<std::string> stacked_from{};
 };
 
 // Weight-scale infos for Tracer::scale: tr.scale("w_scale", w, {N, 1}, graph::per_channel()).

@@ -41,6 +41,12 @@ struct BuildOptions {
   // block_fp8_gemm with act_quant "none" (the dequantized-weights product); fp8/int8 W8A8
   // linears run `dequantize` + `linear`. Parameters and their names do not change.
   bool quantize_activations = true;
+  // Routed experts whose linears are int8 W8A8 (dynamic per-token, symmetric, per-channel) run
+  // as one int8_moe_experts call over expert weights stacked at load (parameters
+  // `<experts>.w13_weight` [E, 2I, H], `.w13_weight_scale` [E, 2I, 1], `.w2_weight` [E, H, I],
+  // `.w2_weight_scale` [E, H, 1], ParamInfo::stacked_from naming the checkpoint tensors),
+  // instead of densely, expert by expert (`run`; `check` validates the per-expert tensors).
+  bool fused_experts = false;
 };
 
 struct BuiltModel {
