@@ -75,30 +75,31 @@ __m512 silu(__m512 x) {
 
 }  // namespace
 
-void binary_avx512(BinOp op, DType dtype, const void* a, const void* b, void* out, std::int64_t n) {
+namespace {
+
+// f(i, m) over 16-lane steps of [0, n) (m masks the tail), OpenMP over kBlock-element blocks.
+template <class F>
+void for_each_16(std::int64_t n, F f) {
   const std::int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for if (n > kParallelMin)
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const std::int64_t end = std::min(n, (blk + 1) * kBlock);
-    for (std::int64_t i = blk * kBlock; i < end; i += 16) {
-      const __mmask16 m = tail_mask(end - i);
-      const __m512 x = load(dtype, a, i, m), y = load(dtype, b, i, m);
-      store(dtype, out, i, m, op == BinOp::kAdd ? _mm512_add_ps(x, y) : _mm512_mul_ps(x, y));
-    }
+    for (std::int64_t i = blk * kBlock; i < end; i += 16) f(i, tail_mask(end - i));
   }
+}
+
+}  // namespace
+
+void binary_avx512(BinOp op, DType dtype, const void* a, const void* b, void* out, std::int64_t n) {
+  for_each_16(n, [&](std::int64_t i, __mmask16 m) {
+    const __m512 x = load(dtype, a, i, m), y = load(dtype, b, i, m);
+    store(dtype, out, i, m, op == BinOp::kAdd ? _mm512_add_ps(x, y) : _mm512_mul_ps(x, y));
+  });
 }
 
 void unary_avx512(UnaryOp op, DType dtype, const void* x, void* out, std::int64_t n) {
   (void)op;  // kSilu is the only one so far
-  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for if (n > kParallelMin)
-  for (std::int64_t blk = 0; blk < blocks; ++blk) {
-    const std::int64_t end = std::min(n, (blk + 1) * kBlock);
-    for (std::int64_t i = blk * kBlock; i < end; i += 16) {
-      const __mmask16 m = tail_mask(end - i);
-      store(dtype, out, i, m, silu(load(dtype, x, i, m)));
-    }
-  }
+  for_each_16(n, [&](std::int64_t i, __mmask16 m) { store(dtype, out, i, m, silu(load(dtype, x, i, m))); });
 }
 
 void silu_and_mul_avx512(DType dtype, const void* x, void* out, std::int64_t rows, std::int64_t d) {
