@@ -7,7 +7,8 @@
 // combined by a dense [*, E] weight matrix that is zero off the routes; that is exact (HF's
 // sum over the routed experts, OPS.md §15.5) at E/k times the expert FLOPs. With
 // BuildOptions::fused_experts (`run`), int8 W8A8 experts instead run as one int8_moe_experts
-// call on the routes, over weights stacked at load (ParamInfo::stacked_from).
+// call on the routes, and unquantized experts under f32 compute one moe_experts call, over
+// weights stacked at load (ParamInfo::stacked_from).
 #include <array>
 
 #include <fmt/format.h>
@@ -81,6 +82,62 @@ bool int8_w8a8_experts(ArchBuilder& b, const std::string& prefix, std::int64_t c
   return true;
 }
 
+// The dtype moe_experts reads unquantized experts in (f32 compute only): the checkpoint's
+// 16-bit dtype or f32, the same for every expert linear; nullopt otherwise.
+std::optional<DType> float_experts(ArchBuilder& b, const std::string& prefix, std::int64_t count,
+                                   const std::array<const char*, 3>& names) {
+  if (!b.opt().fused_experts || b.act() != DType::kF32) return std::nullopt;
+  std::optional<DType> dt;
+  for (std::int64_t e = 0; e < count; ++e)
+    for (const char* name : names) {
+      const std::string module = fmt::format("{}.{}.{}", prefix, e, name);
+      const LinearSpec* ls = b.spec().linear(module);
+      if (ls != nullptr && (ls->quantized || b.spec().unchecked(module + ".weight"))) return std::nullopt;
+      if (b.spec().find(module + ".bias") != nullptr) return std::nullopt;  // moe_experts has no biases
+      const ExpectedTensor* t = b.spec().find(module + ".weight");
+      const DType d = t == nullptr ? DType::kF32 : t->dtype;
+      if (d != DType::kF32 && d != DType::kBF16 && d != DType::kF16) return std::nullopt;
+      if (dt && *dt != d) return std::nullopt;
+      dt = d;
+    }
+  return dt;
+}
+
+// Stacked expert parameters: w13 = every expert's gate rows then up rows ([E, 2I, H]), w2 =
+// the down projections ([E, H, I]); `suffix` picks the tensor ("weight" or a scale name).
+struct Stacked {
+  std::vector<std::string> w13, w2;
+};
+Stacked stacked_names(const std::string& prefix, std::int64_t count, const std::array<const char*, 3>& names,
+                      const std::string& suffix) {
+  Stacked s;
+  for (std::int64_t e = 0; e < count; ++e) {
+    const std::string m = fmt::format("{}.{}.", prefix, e);
+    for (const char* part : {names[0], names[1]}) s.w13.push_back(m + part + "." + suffix);
+    s.w2.push_back(m + names[2] + "." + suffix);
+  }
+  return s;
+}
+
+Traced stacked_weight(ArchBuilder& b, const std::string& name, SymShape sizes, DType dt, std::vector<std::string> from) {
+  TensorMeta meta = TensorMeta::contiguous(std::move(sizes), dt);
+  meta.layout = WeightLayout::kNK;
+  return b.tr().parameter(name, std::move(meta),
+                          graph::ParamInfo{.role = graph::ParamRole::kWeight, .stacked_from = std::move(from)});
+}
+
+// moe_experts over the stacked unquantized experts.
+Traced fused_float_experts(ArchBuilder& b, const std::string& prefix, const Traced& h, const Traced& topk_w,
+                           const Traced& topk_ids, SymInt E, SymInt I, std::int64_t count,
+                           const std::array<const char*, 3>& names, DType dt) {
+  const SymInt H = b.dim(b.cfg().hidden_size, "H");
+  Stacked w = stacked_names(prefix, count, names, "weight");
+  Traced w13 = stacked_weight(b, prefix + ".w13_weight", {E, 2 * I, H}, dt, std::move(w.w13));
+  Traced w2 = stacked_weight(b, prefix + ".w2_weight", {E, H, I}, dt, std::move(w.w2));
+  auto scope = b.tr().scope(prefix);
+  return b.tr().call("moe_experts", {h, w13, w2, topk_w, topk_ids});
+}
+
 // int8_moe_experts over the stacked experts: w13 = every expert's gate rows then up rows.
 Traced fused_int8_experts(ArchBuilder& b, const std::string& prefix, const Traced& h,
                           const Traced& topk_w, const Traced& topk_ids, SymInt E, SymInt I,
@@ -88,32 +145,29 @@ Traced fused_int8_experts(ArchBuilder& b, const std::string& prefix, const Trace
   graph::Tracer& tr = b.tr();
   const SymInt H = b.dim(b.cfg().hidden_size, "H");
   const std::string scale = std::string(b.cfg().quant->weight_scale_name());
-  std::vector<std::string> w13, s13, w2, s2;
-  for (std::int64_t e = 0; e < count; ++e) {
-    const std::string m = fmt::format("{}.{}.", prefix, e);
-    for (const char* part : {names[0], names[1]}) {
-      w13.push_back(m + part + ".weight");
-      s13.push_back(m + part + "." + scale);
-    }
-    w2.push_back(m + names[2] + ".weight");
-    s2.push_back(m + names[2] + "." + scale);
-  }
-  const auto weight = [&](const std::string& name, SymShape sizes, std::vector<std::string> from) {
-    TensorMeta meta = TensorMeta::contiguous(std::move(sizes), DType::kI8);
-    meta.layout = WeightLayout::kNK;
-    return tr.parameter(name, std::move(meta), graph::ParamInfo{.role = graph::ParamRole::kWeight, .stacked_from = std::move(from)});
-  };
-  const auto scale_of = [&](const std::string& name, const Traced& w, SymShape sizes, std::vector<std::string> from) {
+  Stacked w = stacked_names(prefix, count, names, "weight"), s = stacked_names(prefix, count, names, scale);
+  const auto scale_of = [&](const std::string& name, const Traced& wt, SymShape sizes, std::vector<std::string> from) {
     graph::ParamInfo info = graph::per_channel();
     info.stacked_from = std::move(from);
-    return tr.scale(name, w, std::move(sizes), info);
+    return tr.scale(name, wt, std::move(sizes), info);
   };
-  Traced tw13 = weight(prefix + ".w13_weight", {E, 2 * I, H}, std::move(w13));
-  Traced ts13 = scale_of(prefix + ".w13_weight_scale", tw13, {E, 2 * I, 1}, std::move(s13));
-  Traced tw2 = weight(prefix + ".w2_weight", {E, H, I}, std::move(w2));
-  Traced ts2 = scale_of(prefix + ".w2_weight_scale", tw2, {E, H, 1}, std::move(s2));
+  Traced tw13 = stacked_weight(b, prefix + ".w13_weight", {E, 2 * I, H}, DType::kI8, std::move(w.w13));
+  Traced ts13 = scale_of(prefix + ".w13_weight_scale", tw13, {E, 2 * I, 1}, std::move(s.w13));
+  Traced tw2 = stacked_weight(b, prefix + ".w2_weight", {E, H, I}, DType::kI8, std::move(w.w2));
+  Traced ts2 = scale_of(prefix + ".w2_weight_scale", tw2, {E, H, 1}, std::move(s.w2));
   auto scope = tr.scope(prefix);
   return tr.call("int8_moe_experts", {h, tw13, ts13, tw2, ts2, topk_w, topk_ids});
+}
+
+// The routed experts as one fused call when BuildOptions::fused_experts and the format allows.
+std::optional<Traced> fused_experts(ArchBuilder& b, const std::string& prefix, const Traced& h,
+                                    const std::vector<Traced>& route, SymInt E, SymInt I, std::int64_t count,
+                                    const std::array<const char*, 3>& names) {
+  if (int8_w8a8_experts(b, prefix, count, names))
+    return fused_int8_experts(b, prefix, h, route[0], route[1], E, I, count, names);
+  if (const std::optional<DType> dt = float_experts(b, prefix, count, names))
+    return fused_float_experts(b, prefix, h, route[0], route[1], E, I, count, names, *dt);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -138,8 +192,8 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
       auto scope = tr.scope(p + ".gate");
       route = tr.call_all("moe_route_softmax", {logits, k, mixtral || m.norm_topk_prob});
     }
-    if (int8_w8a8_experts(b, p + ".experts", m.num_experts.value, names))
-      return fused_int8_experts(b, p + ".experts", h, route[0], route[1], E, I, m.num_experts.value, names);
+    if (std::optional<Traced> y = fused_experts(b, p + ".experts", h, route, E, I, m.num_experts.value, names))
+      return *y;
     Traced dense;
     {
       auto scope = tr.scope(p + ".gate");
@@ -165,8 +219,8 @@ Traced moe_block(ArchBuilder& b, const std::string& layer, const Traced& h) {
         {logits, bias, k, m.n_group, m.topk_group, m.norm_topk_prob, m.routed_scaling_factor});
   }
   Traced y;
-  if (int8_w8a8_experts(b, p + ".experts", m.num_experts.value, names)) {
-    y = fused_int8_experts(b, p + ".experts", h, route[0], route[1], E, I, m.num_experts.value, names);
+  if (std::optional<Traced> f = fused_experts(b, p + ".experts", h, route, E, I, m.num_experts.value, names)) {
+    y = *f;
   } else {
     Traced dense;
     {

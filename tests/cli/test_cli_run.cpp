@@ -157,13 +157,19 @@ TEST(RunSession, F32WeightsUnderABf16ConfigStayF32) {
   EXPECT_TRUE(kernel_of(bf16).starts_with("linear_w16.")) << kernel_of(bf16);
 }
 
-// int8 W8A8 routed experts run as one int8_moe_experts call over weights stacked at load;
-// the same checkpoint run densely, expert by expert through int8_linear, gives the same logits
-// (both quantize each token's activations once per linear input, dynamic per-token).
-TEST(RunSession, FusedInt8ExpertsMatchTheDenseExperts) {
+// Routed experts run as one fused call over weights stacked at load (int8 W8A8:
+// int8_moe_experts; unquantized under f32 compute: moe_experts); the same checkpoint run
+// densely, every expert on every token through its linears, gives the same logits.
+struct FusedCase {
+  const char* example;
+  const char* op;
+};
+class FusedExperts : public ::testing::TestWithParam<FusedCase> {};
+
+TEST_P(FusedExperts, MatchTheDenseExperts) {
   Scratch s;
-  model::write_example_checkpoint("qwen3-moe-w8a8-int8", s / "ex");
-  const fs::path dir = fs::path(s / "ex") / "qwen3-moe-w8a8-int8";
+  model::write_example_checkpoint(GetParam().example, s / "ex");
+  const fs::path dir = fs::path(s / "ex") / GetParam().example;
   const auto count = [](const Session& x, std::string_view op) {
     std::size_t n = 0;
     for (graph::NodeId id : x.graph().nodes_of_kind(graph::NodeKind::kOp))
@@ -174,9 +180,10 @@ TEST(RunSession, FusedInt8ExpertsMatchTheDenseExperts) {
   Session fused(dir, DType::kF32, false, true), dense(dir, DType::kF32, false, false);
   ASSERT_EQ(fused.errors(), "");
   ASSERT_EQ(dense.errors(), "");
-  EXPECT_GE(count(fused, "int8_moe_experts"), 1u);
-  EXPECT_EQ(count(fused, "int8_moe_experts"), count(fused, "moe_route_softmax"));  // one per MoE layer
-  EXPECT_EQ(count(dense, "int8_moe_experts"), 0u);
+  const std::size_t routers = count(fused, "moe_route_softmax") + count(fused, "moe_route_grouped_sigmoid");
+  EXPECT_GE(routers, 1u);
+  EXPECT_EQ(count(fused, GetParam().op), routers);  // one per MoE layer
+  EXPECT_EQ(count(dense, GetParam().op), 0u);
   fused.load();
   dense.load();
   const Tensor a = fused.step(ids, 0, 6, {}).clone(), b = dense.step(ids, 0, 6, {}).clone();
@@ -185,6 +192,17 @@ TEST(RunSession, FusedInt8ExpertsMatchTheDenseExperts) {
   EXPECT_EQ(d.argmax_agree, 1.0);
   RecordProperty("max_abs", fmt::format("{:.3g}", d.max_abs));
 }
+
+INSTANTIATE_TEST_SUITE_P(Examples, FusedExperts,
+                         ::testing::Values(FusedCase{"qwen3-moe-w8a8-int8", "int8_moe_experts"},
+                                           FusedCase{"qwen3-moe-bf16", "moe_experts"},
+                                           FusedCase{"mixtral-bf16", "moe_experts"},
+                                           FusedCase{"deepseek-v3-bf16", "moe_experts"}),
+                         [](const auto& info) {
+                           std::string n = info.param.example;
+                           for (char& ch : n) ch = ch == '-' ? '_' : ch;
+                           return n;
+                         });
 
 // Block fp8 with dynamic 1x128 activation quantization against refdata's emulation of it.
 // Measured: rel L2 2.36% (arg-max 31 of 32 positions), while the dequantized-weights reference
