@@ -7,8 +7,8 @@
 // combined by a dense [*, E] weight matrix that is zero off the routes; that is exact (HF's
 // sum over the routed experts, OPS.md §15.5) at E/k times the expert FLOPs. With
 // BuildOptions::fused_experts (`run`), int8 W8A8 experts instead run as one int8_moe_experts
-// call on the routes, and unquantized experts under f32 compute one moe_experts call, over
-// weights stacked at load (ParamInfo::stacked_from).
+// call on the routes, NVFP4 W4A16 experts one nvfp4_w4a16_moe call, and unquantized experts
+// under f32 compute one moe_experts call, over weights stacked at load (ParamInfo::stacked_from).
 #include <array>
 
 #include <fmt/format.h>
@@ -22,6 +22,8 @@ namespace symtrace::model::detail {
 namespace {
 
 using diag::Severity;
+using graph::ParamRole;
+using tensor::ScaleFormat;
 using tensor::TensorMeta;
 using tensor::WeightLayout;
 
@@ -159,12 +161,61 @@ Traced fused_int8_experts(ArchBuilder& b, const std::string& prefix, const Trace
   return tr.call("int8_moe_experts", {h, tw13, ts13, tw2, ts2, topk_w, topk_ids});
 }
 
+// Whether every expert linear is NVFP4 weight-only (compressed-tensors tensor_group, packed
+// e2m1 with e4m3 group scales and a global divisor), as nvfp4_w4a16_moe runs it.
+bool nvfp4_experts(ArchBuilder& b, const std::string& prefix, std::int64_t count,
+                   const std::array<const char*, 3>& names) {
+  if (!b.opt().fused_experts || !b.cfg().quant) return false;
+  for (std::int64_t e = 0; e < count; ++e)
+    for (const char* name : names) {
+      const LinearSpec* ls = b.spec().linear(fmt::format("{}.{}.{}", prefix, e, name));
+      if (ls == nullptr || !ls->quantized || !ls->weights || ls->input_activations) return false;
+      const QuantArgs& w = *ls->weights;
+      if (w.storage_dtype() != DType::kF4E2M1X2 || w.strategy != Strategy::kTensorGroup) return false;
+    }
+  return true;
+}
+
+// nvfp4_w4a16_moe over the stacked experts; gate and up keep their own global scales
+// (w13_weight_global_scale [E, 2]), which the kernel takes as multipliers 1 / g.
+Traced fused_nvfp4_experts(ArchBuilder& b, const std::string& prefix, const Traced& h, const Traced& topk_w,
+                           const Traced& topk_ids, SymInt E, SymInt I, std::int64_t count,
+                           const std::array<const char*, 3>& names) {
+  graph::Tracer& tr = b.tr();
+  const SymInt H = b.dim(b.cfg().hidden_size, "H");
+  Stacked w = stacked_names(prefix, count, names, "weight_packed");
+  Stacked s = stacked_names(prefix, count, names, "weight_scale");
+  Stacked g = stacked_names(prefix, count, names, "weight_global_scale");
+  const auto with = [](graph::ParamInfo info, std::vector<std::string> from) {
+    info.stacked_from = std::move(from);
+    return info;
+  };
+  Traced w13 = stacked_weight(b, prefix + ".w13_weight_packed", {E, 2 * I, sym::floordiv(H, 2)}, DType::kU8,
+                              std::move(w.w13));
+  Traced s13 = tr.scale(prefix + ".w13_weight_scale", w13, {E, 2 * I, sym::floordiv(H, 16)},
+                        with(graph::group(8), std::move(s.w13)), ScaleFormat::kE4M3, DType::kF8E4M3FN);
+  Traced g13 = tr.scale(prefix + ".w13_weight_global_scale", w13, {E, 2},
+                        with(graph::per_tensor(ParamRole::kGlobalScale), std::move(g.w13)));
+  Traced w2 = stacked_weight(b, prefix + ".w2_weight_packed", {E, H, sym::floordiv(I, 2)}, DType::kU8,
+                             std::move(w.w2));
+  Traced s2 = tr.scale(prefix + ".w2_weight_scale", w2, {E, H, sym::floordiv(I, 16)},
+                       with(graph::group(8), std::move(s.w2)), ScaleFormat::kE4M3, DType::kF8E4M3FN);
+  Traced g2 = tr.scale(prefix + ".w2_weight_global_scale", w2, {E},
+                       with(graph::per_tensor(ParamRole::kGlobalScale), std::move(g.w2)));
+  auto scope = tr.scope(prefix);
+  // compressed-tensors stores global scales as divisors (as ArchBuilder::linear does).
+  const auto mult = [&](const Traced& x) { return tr.call("div", {tr.call("div", {x, x}), x}); };
+  return tr.call("nvfp4_w4a16_moe", {h, w13, s13, mult(g13), w2, s2, mult(g2), topk_w, topk_ids});
+}
+
 // The routed experts as one fused call when BuildOptions::fused_experts and the format allows.
 std::optional<Traced> fused_experts(ArchBuilder& b, const std::string& prefix, const Traced& h,
                                     const std::vector<Traced>& route, SymInt E, SymInt I, std::int64_t count,
                                     const std::array<const char*, 3>& names) {
   if (int8_w8a8_experts(b, prefix, count, names))
     return fused_int8_experts(b, prefix, h, route[0], route[1], E, I, count, names);
+  if (nvfp4_experts(b, prefix, count, names))
+    return fused_nvfp4_experts(b, prefix, h, route[0], route[1], E, I, count, names);
   if (const std::optional<DType> dt = float_experts(b, prefix, count, names))
     return fused_float_experts(b, prefix, h, route[0], route[1], E, I, count, names, *dt);
   return std::nullopt;

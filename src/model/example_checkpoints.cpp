@@ -138,6 +138,9 @@ const std::vector<Recipe>& recipes() {
         {{"qwen3-moe-w8a8-int8", "Qwen3-MoE, compressed-tensors int8 W8A8: per-channel [N,1] "
           "weight scales, dynamic per-token activations; router and lm_head ignored", "", ""},
          qwen_int8, {}},
+        {{"qwen3-moe-nvfp4-w4a16", "Qwen3-MoE, compressed-tensors NVFP4 weight-only experts (and "
+          "router): packed e2m1, e4m3 group scales, per-linear global divisors", "", ""},
+         [] { return config(kQwen3Moe, kCtNvfp4); }, {}},
         {{"mixtral-bf16", "Mixtral, bf16: 4 experts (w1/w3/w2), top-2", "", ""},
          [] { return config(kMixtral); }, {}},
         {{"mixtral-fp8-block", "Mixtral, HF fine-grained fp8 blocks", "", ""},

@@ -80,15 +80,14 @@ bool is_scale_role(const graph::ParamInfo* pi) {
 }
 
 // A parameter stacked from checkpoint tensors (ParamInfo::stacked_from): each source in order,
-// its bytes appended, after checking its dtype and its trailing dims against the traced ones.
+// its bytes appended, after checking its dtype and that its dims after the first equal the
+// traced trailing dims (a transposed expert weight has the right size but not the right rows).
 Tensor stacked_tensor(const graph::Graph& g, NodeId p, const graph::ParamInfo& pi, const tensor::TensorMeta& want,
                       const SafetensorsCheckpoint& ckpt, const LoadOptions& opt) {
   const std::string name(g.name(p));
   const std::optional<tensor::Shape> sizes = traced_sizes(g, want);
   if (!sizes) throw diag::InternalError(fmt::format("stacked parameter `{}` has unbound sizes", name));
   Tensor out = Tensor::empty(*sizes, want.dtype);
-  const tensor::Shape tail(sizes->end() - std::min<std::ptrdiff_t>(1, static_cast<std::ptrdiff_t>(sizes->size())),
-                           sizes->end());
   std::size_t offset = 0;
   for (const std::string& src : pi.stacked_from) {
     if (ckpt.find(src) == nullptr)
@@ -104,12 +103,15 @@ Tensor stacked_tensor(const graph::Graph& g, NodeId p, const graph::ParamInfo& p
                  fmt::format("tensor `{}` in {} (stacked into `{}`) is {}, the graph traced {}", src, file, name,
                              tensor::name(t.dtype()), tensor::name(want.dtype)),
                  std::string(tensor::name(want.dtype)), std::string(tensor::name(t.dtype())));
-    const tensor::Shape got_tail(t.sizes().end() - std::min<std::ptrdiff_t>(1, t.dim()), t.sizes().end());
-    if (t.dim() < 1 || got_tail != tail || offset + t.nbytes() > out.nbytes())
+    const auto rest = static_cast<std::ptrdiff_t>(t.dim()) - 1;
+    const bool fits = rest >= 0 && rest < static_cast<std::ptrdiff_t>(sizes->size()) &&
+                      std::equal(t.sizes().begin() + 1, t.sizes().end(), sizes->end() - rest);
+    if (!fits || offset + t.nbytes() > out.nbytes())
       load_error(g, p, "param-shape",
                  fmt::format("tensor `{}` in {} has shape {}, which does not stack into `{}` {}", src, file,
                              shape_str(t.sizes()), name, shape_str(*sizes)),
-                 fmt::format("[*, {}]", tail.empty() ? std::int64_t{1} : tail.back()), shape_str(t.sizes()));
+                 fmt::format("[*]{}", shape_str(tensor::Shape(sizes->end() - std::max<std::ptrdiff_t>(rest, 0), sizes->end()))),
+                 shape_str(t.sizes()));
     if (is_scale_role(&pi) && opt.check_scales) check_scale_values(g, p, t, file);
     std::memcpy(static_cast<std::byte*>(out.data_ptr()) + offset, t.contiguous().data_ptr(), t.nbytes());
     offset += t.nbytes();

@@ -195,6 +195,7 @@ TEST_P(FusedExperts, MatchTheDenseExperts) {
 
 INSTANTIATE_TEST_SUITE_P(Examples, FusedExperts,
                          ::testing::Values(FusedCase{"qwen3-moe-w8a8-int8", "int8_moe_experts"},
+                                           FusedCase{"qwen3-moe-nvfp4-w4a16", "nvfp4_w4a16_moe"},
                                            FusedCase{"qwen3-moe-bf16", "moe_experts"},
                                            FusedCase{"mixtral-bf16", "moe_experts"},
                                            FusedCase{"deepseek-v3-bf16", "moe_experts"}),
