@@ -132,8 +132,11 @@ Tensor param_tensor(const graph::Graph& g, NodeId p, const SafetensorsCheckpoint
   const graph::PrepareRecord* rec = g.prepared(p);
   const tensor::TensorMeta& want = rec ? rec->original : g.meta({p, 0});
   const std::string name(g.name(p));
-  if (const graph::ParamInfo* pi = g.param(p); pi && !pi->stacked_from.empty())
+  if (const graph::ParamInfo* pi = g.param(p); pi && !pi->stacked_from.empty()) {
+    if (ckpt.find(name) == nullptr && opt.extra)  // a caller-made stacked tensor (benchmarks)
+      if (std::optional<Tensor> t = opt.extra(name, want)) return *std::move(t);
     return stacked_tensor(g, p, *pi, want, ckpt, opt);
+  }
   const TensorInfo* info = ckpt.find(name);
   if (info == nullptr) {
     if (opt.extra)

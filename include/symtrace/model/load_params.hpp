@@ -9,7 +9,10 @@
 // traced dtype differs from the file's (a bf16 checkpoint run in f32) is converted once;
 // quantized codes (fp8, int8, packed fp4) and scales are never converted. A shape differing
 // only by unit dims ([N] scales where the graph traced [N, 1], as some writers store them)
-// is viewed into the traced shape. Errors name the tensor, the file, expected and got:
+// is viewed into the traced shape. A parameter with ParamInfo::stacked_from (MoE experts
+// stacked for a fused kernel) is its source tensors concatenated along their first dim, each
+// checked for dtype, trailing dims and (scales) values. Errors name the tensor, the file,
+// expected and got:
 // missing-tensor, param-dtype, param-shape, bad-scale (NaN, inf, zero or negative scales).
 #pragma once
 
@@ -28,8 +31,9 @@ namespace symtrace::model {
 struct LoadOptions {
   // Scan scale parameters (weight/input/global scales) for NaN, inf, zero and negative values.
   bool check_scales = true;
-  // Parameters the checkpoint does not hold (e.g. computed tables): return a tensor for
-  // them, or nullopt to report the tensor missing.
+  // Parameters the checkpoint does not hold (e.g. computed tables, or a stacked parameter's
+  // whole tensor made by a benchmark): return a tensor for them, or nullopt to report the
+  // tensor missing (a stacked parameter is then built from its sources).
   std::function<std::optional<tensor::Tensor>(std::string_view name, const tensor::TensorMeta& traced)> extra{};
 };
 
